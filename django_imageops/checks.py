@@ -1,0 +1,1 @@
+"""System checks for django_imageops (filled in by the ImageJob work)."""

@@ -1,0 +1,300 @@
+"""Database records: ``ImageJob`` (one vendor operation on one image), its event history,
+the per-vendor credit balance and the PiktID tokens.
+
+State changes happen only in ``django_imageops.jobs``; these classes hold data and small
+derived properties.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .conf import get_storage
+
+
+def source_upload_to(instance: ImageJob, filename: str) -> str:
+    """``imageops/sources/<uuid>/<filename>`` for files uploaded straight to a job."""
+    return f"imageops/sources/{instance.uuid}/{filename}"
+
+
+def result_upload_to(instance: ImageJob, filename: str) -> str:
+    """``imageops/results/<operation>/<uuid>.<ext>`` (the extension of ``filename`` is kept)."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"imageops/results/{instance.operation}/{instance.uuid}.{ext}"
+
+
+class ImageJob(models.Model):
+    """One vendor operation on one image, from queueing to a stored, paid-for result.
+
+    The source is either a model instance's ImageField (``source_object`` +
+    ``source_field``) or a file uploaded to the job (``source_file``). The result file lives on
+    the ``imageops`` storage with its size recorded, so listing jobs never touches storage.
+    """
+
+    class Operation(models.TextChoices):
+        UNCROP = "uncrop", _("Uncrop")
+        REIMAGINE = "reimagine", _("Reimagine")
+        REMOVE_BACKGROUND = "remove_background", _("Remove background")
+        CROP = "crop", _("Crop")
+
+    class Provider(models.TextChoices):
+        CLIPDROP = "clipdrop", _("Clipdrop")
+        PIKTID = "piktid", _("PiktID")
+        CLIPPINGMAGIC = "clippingmagic", _("ClippingMagic")
+        PIXLAB = "pixlab", _("PixLab")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        WAITING_FOR_EDITOR = "waiting_for_editor", _("Waiting for editor")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Canceled")
+
+    #: Statuses a job never leaves on its own.
+    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
+
+    uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
+    batch = models.UUIDField(
+        _("batch"),
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("Jobs queued together (one admin action, one batch command) share a batch."),
+    )
+    operation = models.CharField(_("operation"), max_length=32, choices=Operation.choices)
+    provider = models.CharField(_("provider"), max_length=32, choices=Provider.choices)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+
+    # Source: a model instance's ImageField, or an uploaded file.
+    source_content_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("source type"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source_object_id = models.CharField(_("source id"), max_length=64, blank=True)
+    source_object = GenericForeignKey("source_content_type", "source_object_id")
+    source_field = models.CharField(_("source field"), max_length=100, blank=True)
+    source_file = models.FileField(
+        _("uploaded source"),
+        upload_to=source_upload_to,
+        storage=get_storage,
+        max_length=500,
+        blank=True,
+    )
+    source_name = models.CharField(
+        _("source file name"),
+        max_length=500,
+        blank=True,
+        help_text=_("Name of the source file on its storage when the job was created."),
+    )
+    source_hash = models.CharField(
+        _("source SHA-256"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text=_(
+            "Content hash of the source bytes; with operation, provider and params it "
+            "keys result reuse."
+        ),
+    )
+
+    status = models.CharField(
+        _("status"), max_length=32, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, db_index=True)
+
+    # What the vendor told us about its side of the job.
+    vendor_image_id = models.CharField(
+        _("vendor image id"),
+        max_length=128,
+        blank=True,
+        help_text=_("ClippingMagic image id or PiktID image id."),
+    )
+    vendor_secret = models.CharField(
+        _("vendor image secret"),
+        max_length=128,
+        blank=True,
+        help_text=_("ClippingMagic image secret (lets ClippingMagic.js edit this image)."),
+    )
+    vendor_result_revision = models.PositiveIntegerField(_("vendor result revision"), default=0)
+    vendor_state = models.JSONField(
+        _("vendor state"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Where an asynchronous vendor flow stands (e.g. PiktID generation started at)."
+        ),
+    )
+
+    credits_consumed = models.DecimalField(
+        _("credits consumed"), max_digits=12, decimal_places=3, default=0
+    )
+    credits_remaining = models.DecimalField(
+        _("credits remaining"), max_digits=14, decimal_places=3, null=True, blank=True
+    )
+
+    result = models.FileField(
+        _("result"), upload_to=result_upload_to, storage=get_storage, max_length=500, blank=True
+    )
+    result_width = models.PositiveIntegerField(_("result width"), null=True, blank=True)
+    result_height = models.PositiveIntegerField(_("result height"), null=True, blank=True)
+    result_bytes = models.PositiveBigIntegerField(_("result size in bytes"), null=True, blank=True)
+    result_content_type = models.CharField(_("result content type"), max_length=100, blank=True)
+    reused_from = models.ForeignKey(
+        "self",
+        verbose_name=_("reused result of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    spool_path = models.CharField(
+        _("spooled result"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Local copy of a vendor result whose storing failed; stored on the next attempt."
+        ),
+    )
+    applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="imageops_jobs",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("image job")
+        verbose_name_plural = _("image jobs")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["source_content_type", "source_object_id"], name="imageops_job_source_idx"
+            ),
+            models.Index(fields=["status", "next_attempt_at"], name="imageops_job_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} ({self.get_provider_display()}) {self.uuid}"
+
+    @property
+    def is_finished(self) -> bool:
+        """True for succeeded, failed and canceled jobs."""
+        return self.status in self.FINISHED_STATUSES
+
+    @property
+    def duration(self):
+        """``finished_at - started_at`` as a ``timedelta``, or ``None`` while unfinished."""
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    @property
+    def source_storage_file(self):
+        """The source ``FieldFile``: the uploaded file, or the source object's ImageField file.
+
+        Returns ``None`` when the source object or its file is gone.
+        """
+        if self.source_file:
+            return self.source_file
+        obj = self.source_object
+        if obj is None or not self.source_field:
+            return None
+        file = getattr(obj, self.source_field, None)
+        return file or None
+
+
+class ImageJobEvent(models.Model):
+    """One entry of a job's history: an attempt, an error, a stored result, a retry."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        ATTEMPT = "attempt", _("Attempt")
+        VENDOR_CALL = "vendor_call", _("Vendor call")
+        RETRY_SCHEDULED = "retry_scheduled", _("Retry scheduled")
+        ERROR = "error", _("Error")
+        RESULT_STORED = "result_stored", _("Result stored")
+        RESULT_REPLACED = "result_replaced", _("Result replaced")
+        STORE_FAILED = "store_failed", _("Storing failed")
+        EDITOR = "editor", _("Editor")
+        APPLIED = "applied", _("Applied")
+        CANCELED = "canceled", _("Canceled")
+
+    job = models.ForeignKey(
+        ImageJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="events"
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    message = models.TextField(_("message"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("job event")
+        verbose_name_plural = _("job events")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message[:60]}"
+
+
+class VendorCredits(models.Model):
+    """The latest known credit balance of one vendor account (from headers or account calls)."""
+
+    vendor = models.CharField(
+        _("vendor"), max_length=32, choices=ImageJob.Provider.choices, unique=True
+    )
+    remaining = models.DecimalField(
+        _("credits remaining"), max_digits=14, decimal_places=3, null=True, blank=True
+    )
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("vendor credits")
+        verbose_name_plural = _("vendor credits")
+        ordering = ["vendor"]
+
+    def __str__(self) -> str:
+        return f"{self.get_vendor_display()}: {self.remaining}"
+
+
+class VendorToken(models.Model):
+    """Persisted API tokens of an account (PiktID's access/refresh pair), refreshed in place."""
+
+    vendor = models.CharField(_("vendor"), max_length=32, choices=ImageJob.Provider.choices)
+    account = models.CharField(_("account"), max_length=254)
+    access_token = models.TextField(_("access token"))
+    refresh_token = models.TextField(_("refresh token"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("vendor token")
+        verbose_name_plural = _("vendor tokens")
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "account"], name="imageops_token_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor}:{self.account}"

@@ -1,0 +1,132 @@
+"""Fixtures shared by the whole suite.
+
+Two real servers run for the whole session on loopback, on the ports tests/settings.py chose:
+- the vendor sandbox (``django_imageops.sandbox``), the emulator of the five vendor APIs;
+- moto's S3 server (``ThreadedMotoServer``), with the ``imageops`` bucket created.
+
+``sandbox`` gives a ``SandboxControl`` for the sandbox's ``/_sandbox/`` test controls and resets
+the sandbox before each test that uses it.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "example_project" / "samples"
+
+
+class SandboxControl:
+    """Client for the sandbox's test controls under ``/_sandbox/``.
+
+    Attributes:
+        url: the sandbox root URL (``http://127.0.0.1:<port>``).
+    """
+
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
+
+    def reset(self, **config) -> None:
+        """Clear every vendor's state, counters and queued faults; optionally change config
+        (same names as the command line options, e.g. ``credits=0``, ``clipdrop_rpm=600``)."""
+        requests.post(f"{self.url}/_sandbox/reset", json=config, timeout=10).raise_for_status()
+
+    def configure(self, **config) -> None:
+        """Change configuration without clearing state (e.g. ``piktid_delay=0``)."""
+        requests.post(f"{self.url}/_sandbox/config", json=config, timeout=10).raise_for_status()
+
+    def counters(self) -> dict:
+        """Per-vendor counters: ``{"clipdrop": {"calls": n, "credits_consumed": n, ...}, ...}``."""
+        response = requests.get(f"{self.url}/_sandbox/counters", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def fail_next(self, vendor: str, count: int = 1, kind: str = "status", **options) -> None:
+        """Make the next ``count`` calls to ``vendor`` fail.
+
+        ``kind``: ``"status"`` (with ``status=503`` and optional ``retry_after``), ``"timeout"``,
+        ``"reset"`` (connection reset) or ``"non_json"`` (with ``status``).
+        """
+        payload = {"vendor": vendor, "count": count, "kind": kind, **options}
+        requests.post(f"{self.url}/_sandbox/faults", json=payload, timeout=10).raise_for_status()
+
+    def clippingmagic_edit(self, image_id) -> dict:
+        """Stand in for a person saving in the ClippingMagic editor: sets a new result."""
+        response = requests.post(f"{self.url}/_sandbox/clippingmagic/{image_id}/edit", timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on ``settings.S3_ENDPOINT_URL`` with the test bucket created."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=settings.S3_PORT, verbose=False)
+    server.start()
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings.S3_ENDPOINT_URL,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=settings.S3_BUCKET)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """The vendor sandbox on ``settings.SANDBOX_URL`` for the whole session."""
+    from django_imageops.sandbox import SandboxConfig, run_in_thread
+
+    server = run_in_thread(SandboxConfig(), host="127.0.0.1", port=settings.SANDBOX_PORT)
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def sandbox(sandbox_server) -> SandboxControl:
+    """A freshly reset sandbox (default config) and its test controls."""
+    control = SandboxControl(settings.SANDBOX_URL)
+    control.reset()
+    return control
+
+
+@pytest.fixture
+def s3(s3_server):
+    """A boto3 S3 client on the moto server (the bucket is ``settings.S3_BUCKET``)."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.S3_ENDPOINT_URL,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+
+@pytest.fixture
+def sample_bytes():
+    """Bytes of a sample photo by file name (``sample_bytes("chelsea.png")``)."""
+
+    def read(name: str) -> bytes:
+        return (SAMPLES_DIR / name).read_bytes()
+
+    return read
+
+
+def make_image(width=64, height=48, fmt="PNG", mode="RGB", color=(200, 40, 40)) -> bytes:
+    """Encode a solid image of the given size with Pillow (helper for tests)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height), color).save(buffer, fmt)
+    return buffer.getvalue()

@@ -1,0 +1,155 @@
+"""Settings for the test suite: SQLite (or PostgreSQL via IMAGEOPS_TEST_DATABASE_URL), the
+vendor sandbox and a moto S3 server, both on free loopback ports started by tests/conftest.py.
+"""
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import django
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+# Ports of the servers conftest.py starts (fixed per test session).
+SANDBOX_PORT = int(os.environ.setdefault("IMAGEOPS_TEST_SANDBOX_PORT", str(_free_port())))
+S3_PORT = int(os.environ.setdefault("IMAGEOPS_TEST_S3_PORT", str(_free_port())))
+SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"
+S3_ENDPOINT_URL = f"http://127.0.0.1:{S3_PORT}"
+S3_BUCKET = "imageops-test"
+
+DJANGO6 = django.VERSION >= (6, 0)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    *([] if DJANGO6 else ["django_tasks"]),
+    "django_tasks_db",
+    "django_imageops",
+    "tests.testapp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "tests.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+_db_url = os.environ.get("IMAGEOPS_TEST_DATABASE_URL", "")
+if _db_url.startswith("postgres"):
+    from urllib.parse import urlparse
+
+    _u = urlparse(_db_url)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _u.path.lstrip("/") or "imageops",
+            "USER": _u.username or "",
+            "PASSWORD": _u.password or "",
+            "HOST": _u.hostname or "",
+            "PORT": _u.port or "",
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": ":memory:",
+        }
+    }
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="imageops-test-media-")
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "imageops": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL,
+            "access_key": "testing",
+            "secret_key": "testing",
+            "region_name": "us-east-1",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    },
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django.tasks.backends.immediate.ImmediateBackend"
+            if DJANGO6
+            else "django_tasks.backends.immediate.ImmediateBackend"
+        )
+    },
+}
+
+IMAGEOPS = {
+    "VENDORS": {
+        "clipdrop": {"API_KEY": "sandbox", "BASE_URL": f"{SANDBOX_URL}/clipdrop"},
+        "clippingmagic": {
+            "API_ID": "1",
+            "API_KEY": "sandbox",
+            "BASE_URL": f"{SANDBOX_URL}/clippingmagic",
+            "JS_URL": f"{SANDBOX_URL}/clippingmagic/api/v1/ClippingMagic.js",
+        },
+        "piktid": {
+            "EMAIL": "sandbox@example.com",
+            "PASSWORD": "sandbox",
+            "BASE_URL": f"{SANDBOX_URL}/piktid/api",
+        },
+        "pixlab": {"API_KEY": "sandbox", "BASE_URL": f"{SANDBOX_URL}/pixlab"},
+    },
+    "SPOOL_DIR": tempfile.mkdtemp(prefix="imageops-test-spool-"),
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
