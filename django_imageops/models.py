@@ -97,6 +97,12 @@ class ImageJob(models.Model):
         blank=True,
         help_text=_("Name of the source file on its storage when the job was created."),
     )
+    target_field = models.CharField(
+        _("target field"),
+        max_length=100,
+        blank=True,
+        help_text=_("DerivedImageField on the source object that the result fills on success."),
+    )
     source_hash = models.CharField(
         _("source SHA-256"),
         max_length=64,

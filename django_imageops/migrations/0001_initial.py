@@ -46,6 +46,7 @@ class Migration(migrations.Migration):
                 ('source_field', models.CharField(blank=True, max_length=100, verbose_name='source field')),
                 ('source_file', models.FileField(blank=True, max_length=500, storage=django_imageops.conf.get_storage, upload_to=django_imageops.models.source_upload_to, verbose_name='uploaded source')),
                 ('source_name', models.CharField(blank=True, help_text='Name of the source file on its storage when the job was created.', max_length=500, verbose_name='source file name')),
+                ('target_field', models.CharField(blank=True, help_text='DerivedImageField on the source object that the result fills on success.', max_length=100, verbose_name='target field')),
                 ('source_hash', models.CharField(blank=True, db_index=True, help_text='Content hash of the source bytes; with operation, provider and params it keys result reuse.', max_length=64, verbose_name='source SHA-256')),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('waiting_for_editor', 'Waiting for editor'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('canceled', 'Canceled')], db_index=True, default='pending', max_length=32, verbose_name='status')),
                 ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
