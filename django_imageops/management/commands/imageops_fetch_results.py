@@ -1,0 +1,93 @@
+"""``manage.py imageops_fetch_results``: download ClippingMagic review results the page missed.
+
+The editor page tells the server when a person saved a result; if that callback never arrived
+(closed tab, network), this command finds it: for each ClippingMagic review job that is waiting
+for the editor (and, by default, each review job that succeeded in the last 30 days, which may
+have been edited again) it asks ClippingMagic for the image's ``resultRevision``
+(``GET /api/v1/images/{id}?format=json``, free) through ``jobs.fetch_review_result`` and
+downloads a newer result. A newer revision after a second edit becomes the job's new result; the
+earlier file stays on storage, linked from the job's history.
+
+Run it from cron every few minutes. Exit status 1 when any job could not be checked.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
+from django.utils import timezone
+
+from django_imageops import jobs
+from django_imageops.models import ImageJob
+from django_imageops.vendors import VendorError
+
+
+class Command(BaseCommand):
+    help = (
+        "Check resultRevision of ClippingMagic review jobs (waiting for the editor, or recently "
+        "succeeded) and download newer results."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--job",
+            dest="job_uuids",
+            action="append",
+            default=[],
+            metavar="UUID",
+            help="Check only this job (repeatable); any ClippingMagic job with an image id.",
+        )
+        parser.add_argument(
+            "--succeeded-days",
+            type=float,
+            default=30.0,
+            metavar="DAYS",
+            help=(
+                "Also check review jobs that succeeded within this many days, for results saved "
+                "again after a second edit (default 30; 0 checks waiting jobs only)."
+            ),
+        )
+
+    def get_queryset(self, job_uuids: list[str], succeeded_days: float):
+        """The jobs to check: ClippingMagic ``remove_background`` jobs with an image id."""
+        queryset = ImageJob.objects.filter(
+            provider=ImageJob.Provider.CLIPPINGMAGIC,
+            operation=ImageJob.Operation.REMOVE_BACKGROUND,
+        ).exclude(vendor_image_id="")
+        if job_uuids:
+            return queryset.filter(uuid__in=job_uuids).order_by("pk")
+        wanted = Q(status=ImageJob.Status.WAITING_FOR_EDITOR)
+        if succeeded_days > 0:
+            since = timezone.now() - timedelta(days=succeeded_days)
+            wanted |= Q(status=ImageJob.Status.SUCCEEDED, updated_at__gte=since)
+        return queryset.filter(wanted, params__mode="review").order_by("pk")
+
+    def handle(self, *args, job_uuids, succeeded_days, verbosity, **options):
+        checked = downloaded = failed = 0
+        for job in self.get_queryset(job_uuids, succeeded_days).iterator():
+            checked += 1
+            revision = job.vendor_result_revision
+            try:
+                jobs.fetch_review_result(job)
+            except VendorError as exc:
+                failed += 1
+                self.stderr.write(f"{job.uuid}: {exc.__class__.__name__}: {exc}")
+                continue
+            job.refresh_from_db()
+            if job.vendor_result_revision > revision:
+                downloaded += 1
+                if verbosity >= 1:
+                    self.stdout.write(
+                        f"{job.uuid}: stored result revision {job.vendor_result_revision} "
+                        f"as {job.result.name}"
+                    )
+            elif verbosity >= 2:
+                self.stdout.write(f"{job.uuid}: no new result (revision {revision})")
+        if verbosity >= 1:
+            self.stdout.write(
+                f"Checked {checked} job(s): {downloaded} new result(s), {failed} error(s)."
+            )
+        if failed:
+            raise CommandError(f"{failed} job(s) could not be checked.")

@@ -1,0 +1,56 @@
+"""Who may work on an ``ImageJob``: open its ClippingMagic editor, post the editor's callback.
+
+One rule, shared by the editor views and (if it wants) the REST API:
+
+- the job's creator (``job.created_by``), or
+- an active staff user with the *change* permission on the job's source object's model
+  (e.g. ``shop.change_product``); for a job on an uploaded file, which has no source object,
+  the change permission on ``ImageJob`` itself (``django_imageops.change_imagejob``).
+
+Superusers have every permission, so they pass the second rule.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_permission_codename
+
+from .models import ImageJob
+
+
+def source_change_permission(job: ImageJob) -> str:
+    """The ``"app_label.change_model"`` permission that lets staff edit ``job``.
+
+    It is the change permission on the model of the job's source object, or on ``ImageJob``
+    for a job whose source is an uploaded file.
+    """
+    if job.source_content_type_id:
+        model = job.source_content_type.model_class()
+        if model is not None:
+            opts = model._meta
+            return f"{opts.app_label}.{get_permission_codename('change', opts)}"
+    opts = ImageJob._meta
+    return f"{opts.app_label}.{get_permission_codename('change', opts)}"
+
+
+def is_job_creator(user, job: ImageJob) -> bool:
+    """True when ``user`` is authenticated and created ``job``."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and job.created_by_id is not None
+        and job.created_by_id == user.pk
+    )
+
+
+def can_edit_job(user, job: ImageJob) -> bool:
+    """True when ``user`` may open ``job`` in the editor and post its results.
+
+    Args:
+        user: a ``User`` or ``AnonymousUser`` (anonymous users never may).
+        job: the ``ImageJob``.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if is_job_creator(user, job):
+        return True
+    return bool(user.is_staff and user.has_perm(source_change_permission(job)))

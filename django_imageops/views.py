@@ -1,0 +1,286 @@
+"""The embedded ClippingMagic editor: a page, its callback and a small JSON status endpoint.
+
+ClippingMagic's own split: uploads and downloads happen on our server (``jobs.py``), the
+clipping happens in the person's browser in ClippingMagic.js, which only ever gets our API Id
+and the image's id and secret. The API key never reaches the page.
+
+- ``clippingmagic_editor`` (``GET clippingmagic/<uuid>/``): the page. It loads ClippingMagic.js
+  (``IMAGEOPS["VENDORS"]["clippingmagic"]["JS_URL"]``), calls ``ClippingMagic.initialize`` and
+  ``ClippingMagic.edit``; its data comes in a ``json_script`` block.
+- ``clippingmagic_callback`` (``POST clippingmagic/<uuid>/callback/``, JSON, CSRF-protected):
+  the page reports the editor's events. ``result-generated`` enqueues the download
+  (``jobs.request_review_result``); ``error`` is recorded on the job
+  (``jobs.record_editor_error``); ``editor-exit`` changes nothing (the job keeps waiting).
+- ``clippingmagic_status`` (``GET clippingmagic/<uuid>/status/``): the job's status, result
+  revision and result URL as JSON, polled by the page while the result downloads.
+
+Who may use them: see ``django_imageops.permissions.can_edit_job``. Anonymous users are
+redirected to ``settings.LOGIN_URL``; others get 404 (or 403 for staff lacking the permission).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language, to_locale
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+
+from .conf import vendor_settings
+from .models import ImageJob
+from .permissions import can_edit_job
+
+#: Statuses in which the image is on ClippingMagic and may be (re-)edited.
+EDITABLE_STATUSES = (ImageJob.Status.WAITING_FOR_EDITOR, ImageJob.Status.SUCCEEDED)
+
+#: Largest callback body accepted, in bytes (the page sends a few hundred).
+MAX_CALLBACK_BYTES = 16 * 1024
+
+
+def get_editable_job(request: HttpRequest, job_uuid) -> ImageJob:
+    """The ClippingMagic ``remove_background`` job ``job_uuid`` if ``request.user`` may edit it.
+
+    Raises:
+        Http404: no such ClippingMagic job, or the user is neither its creator nor staff.
+        PermissionDenied: a staff user without the change permission on the job's source.
+    """
+    job = get_object_or_404(
+        ImageJob.objects.select_related("source_content_type"),
+        uuid=job_uuid,
+        operation=ImageJob.Operation.REMOVE_BACKGROUND,
+        provider=ImageJob.Provider.CLIPPINGMAGIC,
+    )
+    if not can_edit_job(request.user, job):
+        if request.user.is_staff:
+            raise PermissionDenied
+        raise Http404
+    return job
+
+
+def editor_ready(job: ImageJob) -> bool:
+    """True when ``job``'s image is on ClippingMagic (id + secret known) and it may be edited."""
+    return bool(job.vendor_image_id and job.vendor_secret and job.status in EDITABLE_STATUSES)
+
+
+def clippingmagic_locale(request: HttpRequest) -> str:
+    """The request's language as a ClippingMagic ``locale`` (``"en-us"`` -> ``"en-US"``)."""
+    language = getattr(request, "LANGUAGE_CODE", None) or get_language() or "en-us"
+    return to_locale(language).replace("_", "-")
+
+
+def _js_number(value: str) -> int | str:
+    """``"2345"`` -> ``2345`` (ClippingMagic.js takes numeric ids); other values unchanged."""
+    return int(value) if value.isdigit() else value
+
+
+def _admin_url(viewname: str, *args) -> str:
+    try:
+        return reverse(viewname, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def admin_links(request: HttpRequest, job: ImageJob) -> dict[str, str]:
+    """Admin change-page URLs of the job and its source object, for staff (else empty).
+
+    Returns:
+        ``{"job": url, "source": url}``; a URL is ``""`` when that admin page does not exist.
+    """
+    if not request.user.is_staff:
+        return {"job": "", "source": ""}
+    opts = ImageJob._meta
+    links = {
+        "job": _admin_url(f"admin:{opts.app_label}_{opts.model_name}_change", quote(job.pk)),
+        "source": "",
+    }
+    if job.source_content_type_id and job.source_object_id:
+        ct = job.source_content_type
+        links["source"] = _admin_url(
+            f"admin:{ct.app_label}_{ct.model}_change", quote(job.source_object_id)
+        )
+    return links
+
+
+def job_status_payload(job: ImageJob) -> dict[str, Any]:
+    """The JSON the page polls: never the secret, never a credential.
+
+    Shape::
+
+        {"status": "waiting_for_editor", "status_display": "Waiting for editor",
+         "finished": false, "editor_ready": true, "result_revision": 0,
+         "result": null | {"url", "width", "height", "bytes", "content_type"},
+         "error": null | {"code", "message"}}
+
+    ``width``/``height`` are pixels, ``bytes`` the stored size; ``url`` comes from the storage's
+    ``url()`` (no ``exists()`` call).
+    """
+    result = None
+    if job.result:
+        result = {
+            "url": job.result.url,
+            "width": job.result_width,
+            "height": job.result_height,
+            "bytes": job.result_bytes,
+            "content_type": job.result_content_type,
+        }
+    error = None
+    if job.error_code or job.error_message:
+        error = {"code": job.error_code, "message": job.error_message}
+    return {
+        "status": job.status,
+        "status_display": str(job.get_status_display()),
+        "finished": job.is_finished,
+        "editor_ready": editor_ready(job),
+        "result_revision": job.vendor_result_revision,
+        "result": result,
+        "error": error,
+    }
+
+
+def _page_text() -> dict[str, str]:
+    """Translated messages the page's script shows."""
+    return {
+        "opening": _("Opening the ClippingMagic editor…"),
+        "unsupported": _("This browser cannot run the ClippingMagic editor:"),
+        "jsMissing": _("ClippingMagic.js could not be loaded. Check your network and reload."),
+        "exited": _("The editor was closed without a new result; the job keeps waiting."),
+        "saving": _("Result saved in ClippingMagic. Downloading it…"),
+        "downloaded": _("The result is stored."),
+        "slow": _(
+            "The download is taking longer than expected; the result will appear on the job's "
+            "page when it is stored."
+        ),
+        "failed": _("The job failed:"),
+        "editorError": _("The editor reported an error:"),
+        "callbackFailed": _("Could not tell the server about the result:"),
+        "preparing": _("The image is being uploaded to ClippingMagic…"),
+        "notEditable": _("This job cannot be edited any more."),
+    }
+
+
+@never_cache
+@ensure_csrf_cookie
+@login_required
+@require_GET
+def clippingmagic_editor(request: HttpRequest, job_uuid) -> HttpResponse:
+    """The editor page of one ClippingMagic job (template
+    ``django_imageops/clippingmagic/editor.html``).
+
+    Context: ``job``, ``editor_ready``, ``clippingmagic_js_url``, ``editor_config`` (rendered with
+    ``json_script``: ``apiId``, ``image`` ``{id, secret}`` or ``None``, ``locale``, URLs,
+    ``resultRevision``, ``text``), ``admin_links``, ``status`` (``job_status_payload``) and the
+    admin site's context.
+    """
+    job = get_editable_job(request, job_uuid)
+    settings = vendor_settings("clippingmagic")
+    ready = editor_ready(job)
+    config = {
+        "apiId": _js_number(str(settings["API_ID"])),
+        "image": (
+            {"id": _js_number(job.vendor_image_id), "secret": job.vendor_secret} if ready else None
+        ),
+        "locale": clippingmagic_locale(request),
+        "status": job.status,
+        "resultRevision": job.vendor_result_revision,
+        "callbackUrl": reverse("django_imageops:clippingmagic-callback", args=[job.uuid]),
+        "statusUrl": reverse("django_imageops:clippingmagic-status", args=[job.uuid]),
+        "pollInterval": 1.0,
+        "pollTimeout": 120.0,
+        "text": _page_text(),
+    }
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Edit the cut-out"),
+        "job": job,
+        "editor_ready": ready,
+        "clippingmagic_js_url": settings["JS_URL"],
+        "editor_config": config,
+        "admin_links": admin_links(request, job),
+        "status": job_status_payload(job),
+    }
+    return render(request, "django_imageops/clippingmagic/editor.html", context)
+
+
+def _bad_request(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@never_cache
+@login_required
+@require_POST
+def clippingmagic_callback(request: HttpRequest, job_uuid) -> JsonResponse:
+    """Receive one ClippingMagic.js event from the editor page (JSON body, CSRF-checked).
+
+    Body: ``{"event": "result-generated", "image": {"id": 2345}}``,
+    ``{"event": "error", "error": {"status": 400, "code": 1006, "message": "..."}}`` or
+    ``{"event": "editor-exit"}``.
+
+    Returns JSON: ``job_status_payload`` (202 after enqueueing a download, 200 otherwise), or
+    ``{"error": message}`` with 400 (malformed body, an image id that is not the job's own) or
+    409 (the job is not waiting for the editor).
+    """
+    from . import jobs  # imported here: the URLconf stays importable without the task setup
+
+    job = get_editable_job(request, job_uuid)
+    if len(request.body) > MAX_CALLBACK_BYTES:
+        return _bad_request(_("Request body too large."), status=413)
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        return _bad_request(_("The body must be JSON."))
+    if not isinstance(payload, dict):
+        return _bad_request(_("The body must be a JSON object."))
+    event = payload.get("event")
+
+    if event == "result-generated":
+        image = payload.get("image")
+        image_id = image.get("id") if isinstance(image, dict) else None
+        if image_id is None or isinstance(image_id, (dict, list, bool)):
+            return _bad_request(_("image.id is required."))
+        if not job.vendor_image_id or str(image_id) != job.vendor_image_id:
+            return _bad_request(_("This image is not the job's ClippingMagic image."))
+        if job.status not in EDITABLE_STATUSES:
+            return _bad_request(_("This job is not waiting for the editor."), status=409)
+        jobs.request_review_result(job, str(image_id))
+        job.refresh_from_db()
+        return JsonResponse(job_status_payload(job), status=202)
+
+    if event == "error":
+        error = payload.get("error")
+        if not isinstance(error, dict):
+            return _bad_request(_("error must be an object."))
+        status = error.get("status")
+        code = error.get("code")
+        message = str(error.get("message") or "")[:2000]
+        jobs.record_editor_error(
+            job,
+            status=status if isinstance(status, int) and not isinstance(status, bool) else None,
+            code="" if code is None else str(code)[:64],
+            message=message,
+        )
+        job.refresh_from_db()
+        return JsonResponse(job_status_payload(job))
+
+    if event == "editor-exit":
+        return JsonResponse(job_status_payload(job))
+
+    return _bad_request(_("Unknown event."))
+
+
+@never_cache
+@login_required
+@require_GET
+def clippingmagic_status(request: HttpRequest, job_uuid) -> JsonResponse:
+    """The job's ``job_status_payload`` as JSON (polled by the editor page)."""
+    job = get_editable_job(request, job_uuid)
+    return JsonResponse(job_status_payload(job))
