@@ -6,6 +6,8 @@ No Django imports here: the clients are plain ``requests`` code usable anywhere.
 from __future__ import annotations
 
 import email.utils
+import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from .errors import (
     AuthenticationError,
     InsufficientCredits,
     InvalidImage,
+    InvalidRequest,
     NotFound,
     RateLimited,
     VendorError,
@@ -155,6 +158,60 @@ def error_class_for_status(status: int) -> type[VendorError]:
     return STATUS_ERRORS.get(status, VendorError)
 
 
+def response_json(response: requests.Response) -> Any:
+    """The parsed JSON body of ``response``, or ``None`` when it is empty or not JSON."""
+    if not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def describe_body(response: requests.Response) -> str:
+    """A short human description of a body that is not what we expected (HTML page, empty...).
+
+    E.g. ``"empty body (HTTP 502 Bad Gateway)"`` or
+    ``"non-JSON body (text/html, 154 bytes, HTTP 502 Bad Gateway): 502 Bad Gateway nginx"``.
+    Never more than ~300 characters.
+    """
+    status = f"HTTP {response.status_code} {response.reason or ''}".strip()
+    if not response.content:
+        return f"empty body ({status})"
+    content_type = response.headers.get("Content-Type", "") or "no content type"
+    text = response.content[:2000].decode("utf-8", "replace")
+    if "html" in content_type or text.lstrip().startswith("<"):
+        text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S | re.I)
+        text = re.sub(r"<[^>]*>", " ", text)
+    text = " ".join(text.split())[:200]
+    kind = "JSON" if response_json(response) is not None else "non-JSON"
+    return f"{kind} body ({content_type}, {len(response.content)} bytes, {status}): {text}"
+
+
+def is_json_response(response: requests.Response) -> bool:
+    """Whether the response says it is JSON (``application/json`` or ``+json``)."""
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+def require_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None):
+    """Check that ``value`` is an ``int`` (not a ``bool``) within ``minimum..maximum``.
+
+    Pure argument checking done before any request, so nothing is sent (or paid) for a call
+    the vendor would reject.
+
+    Raises:
+        InvalidRequest: naming the argument and the allowed range.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(f"{name} must be an integer, not {value!r}")
+    if minimum is not None and value < minimum:
+        raise InvalidRequest(f"{name} must be at least {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise InvalidRequest(f"{name} must be at most {maximum}, not {value}")
+    return value
+
+
 class BaseClient:
     """HTTP plumbing shared by the vendor clients.
 
@@ -163,7 +220,7 @@ class BaseClient:
         timeout: ``(connect, read)`` seconds for every request.
         session: a ``requests.Session`` to reuse connections; one is created when omitted.
 
-    Subclasses set ``vendor`` and implement ``error_from_response``.
+    Subclasses set ``vendor`` and override ``error_details`` for their error body shape.
     """
 
     vendor = ""
@@ -187,29 +244,60 @@ class BaseClient:
         """Send one request with the client's timeouts; map transport failures.
 
         Raises:
-            VendorUnavailable: on timeouts and connection errors (``status_code`` is ``None``).
+            VendorUnavailable: on timeouts, connection errors and connections dropped
+                mid-answer (``status_code`` is ``None``).
         """
         kwargs.setdefault("timeout", self.timeout)
         try:
             return self.session.request(method, url, **kwargs)
         except requests.Timeout as exc:
             raise VendorUnavailable(
-                f"no answer within the timeout ({exc.__class__.__name__})", vendor=self.vendor
+                f"no answer from {method} {url} within the timeout {self.timeout} s "
+                f"({exc.__class__.__name__})",
+                vendor=self.vendor,
             ) from exc
         except requests.ConnectionError as exc:
             raise VendorUnavailable(
-                f"could not connect ({exc.__class__.__name__})", vendor=self.vendor
+                f"connection failed for {method} {url} ({exc.__class__.__name__}: {exc})",
+                vendor=self.vendor,
             ) from exc
         except requests.RequestException as exc:
-            raise VendorUnavailable(f"request failed: {exc}", vendor=self.vendor) from exc
+            raise VendorUnavailable(
+                f"request {method} {url} failed ({exc.__class__.__name__}: {exc})",
+                vendor=self.vendor,
+            ) from exc
+
+    def error_details(self, payload: Any) -> tuple[str, str | int | None] | None:
+        """``(message, vendor code)`` from a parsed JSON error body; ``None`` if not the shape.
+
+        The default reads ``{"error": "..."}``; clients override it for their own shape.
+        """
+        if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+            return payload["error"], None
+        return None
+
+    def error_class(self, status: int, code: str | int | None, payload: Any) -> type[VendorError]:
+        """The exception class for an error answer (default: by HTTP status)."""
+        return error_class_for_status(status)
 
     def error_from_response(self, response: requests.Response) -> VendorError:
-        """Build the exception for an error response (override per vendor for its body shape)."""
-        message = response.text[:200].strip() or response.reason or "error"
-        return error_class_for_status(response.status_code)(
-            message,
+        """Build the typed exception for an error response.
+
+        A JSON body of the vendor's shape gives the vendor's message and code; anything else
+        (an HTML 502 page, an empty body) gives a message saying what came back instead.
+        """
+        payload = response_json(response)
+        details = self.error_details(payload) if payload is not None else None
+        if details is None:
+            message, code = describe_body(response), None
+        else:
+            message, code = details
+        status = response.status_code
+        return self.error_class(status, code, payload)(
+            message or describe_body(response),
             vendor=self.vendor,
-            status_code=response.status_code,
+            status_code=status,
+            code=code,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             body=response.content[:2000],
         )
@@ -219,3 +307,41 @@ class BaseClient:
         if 200 <= response.status_code < 300:
             return response
         raise self.error_from_response(response)
+
+    def expect_json(self, response: requests.Response) -> dict[str, Any]:
+        """The JSON object body of a successful ``response``.
+
+        Raises:
+            VendorUnavailable: the vendor answered 2xx with something that is not a JSON object
+                (the message says what came back).
+        """
+        payload = response_json(response)
+        if not isinstance(payload, dict):
+            raise VendorUnavailable(
+                f"expected a JSON object, got {describe_body(response)}",
+                vendor=self.vendor,
+                status_code=response.status_code,
+                body=response.content[:2000],
+            )
+        return payload
+
+    def expect_image(self, response: requests.Response) -> requests.Response:
+        """Check that a successful ``response`` carries a file, not JSON, HTML or nothing.
+
+        Raises:
+            VendorUnavailable: the body is empty, HTML or JSON where a file was expected.
+        """
+        content_type = response.headers.get("Content-Type", "").lower()
+        if (
+            not response.content
+            or "html" in content_type
+            or is_json_response(response)
+            or content_type.startswith("text/plain")
+        ):
+            raise VendorUnavailable(
+                f"expected a file, got {describe_body(response)}",
+                vendor=self.vendor,
+                status_code=response.status_code,
+                body=response.content[:2000],
+            )
+        return response

@@ -70,6 +70,17 @@ class InvalidImage(VendorError):
     error_code = "invalid_image"
 
 
+class InvalidRequest(InvalidImage, ValueError):
+    """An argument the vendor would reject, caught by the client before anything was sent.
+
+    Raised for pure argument checks (types, documented ranges such as Clipdrop's offsets up to
+    2000 px or seed 0..100000) so no request is made and no credit is spent. ``status_code`` is
+    ``None``. It is an ``InvalidImage`` (not retryable) and a ``ValueError``.
+    """
+
+    error_code = "invalid_request"
+
+
 class NotFound(VendorError):
     """404: the vendor has no such resource (e.g. an unknown ClippingMagic image id)."""
 
@@ -94,6 +105,7 @@ __all__ = [
     "AuthenticationError",
     "InsufficientCredits",
     "InvalidImage",
+    "InvalidRequest",
     "NotFound",
     "RateLimited",
     "VendorError",
