@@ -1,0 +1,435 @@
+"""The demo run: every operation x provider on the sample photos, through ``django_imageops.jobs``.
+
+``run_demo()`` is what ``manage.py imageops_demo`` does once the embedded servers run: it loads
+the photos of ``example_project/samples/`` as ``Product`` rows, queues one job per product and
+step of ``STEPS`` (in one batch), simulates the ClippingMagic editor save for the review jobs,
+runs due jobs (PiktID polls, retries) until every job has finished, and reports.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.files import File
+from PIL import Image, ImageDraw, ImageFont
+
+from django_imageops import jobs
+from django_imageops.models import ImageJob
+from django_imageops.signals import job_failed, job_succeeded
+
+from .embedded import run_due_jobs
+from .models import BANNER_EXTEND, Product
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+SAMPLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation x provider the demo runs on every product.
+
+    Attributes:
+        label: column title of the contact sheet.
+        operation, provider: as in ``ImageJob``.
+        params: the job params, or a callable ``(width, height) -> params`` (pixels).
+        target_field: the ``Product`` DerivedImageField the result fills (``""``: none).
+        review: a ClippingMagic review job whose editor save the sandbox simulates.
+    """
+
+    label: str
+    operation: str
+    provider: str
+    params: dict | Callable[[int, int], dict] = field(default_factory=dict)
+    target_field: str = ""
+    review: bool = False
+
+    def params_for(self, width: int, height: int) -> dict:
+        """The params for a source of ``width`` x ``height`` pixels."""
+        return self.params(width, height) if callable(self.params) else dict(self.params)
+
+
+def _centre_half(width: int, height: int) -> dict:
+    return {"x": width // 4, "y": height // 4, "width": width // 2, "height": height // 2}
+
+
+#: What the demo runs, in order. PiktID goes first: its generation is asynchronous, so its polls
+#: overlap with the synchronous jobs that follow.
+STEPS: tuple[Step, ...] = (
+    Step(
+        "uncrop / piktid",
+        "uncrop",
+        "piktid",
+        {"left": BANNER_EXTEND, "right": BANNER_EXTEND, "top": 0, "bottom": 0},
+    ),
+    Step("crop / pixlab", "crop", "pixlab", _centre_half),
+    Step(
+        "uncrop / clipdrop",
+        "uncrop",
+        "clipdrop",
+        {"left": BANNER_EXTEND, "right": BANNER_EXTEND, "top": 0, "bottom": 0, "seed": 42},
+        target_field="banner",
+    ),
+    Step("reimagine / clipdrop", "reimagine", "clipdrop"),
+    Step(
+        "cut-out / clippingmagic",
+        "remove_background",
+        "clippingmagic",
+        {"mode": "auto"},
+        target_field="cutout",
+    ),
+    Step(
+        "review / clippingmagic",
+        "remove_background",
+        "clippingmagic",
+        {"mode": "review"},
+        review=True,
+    ),
+)
+
+
+class Progress:
+    """Prints a line whenever a job of the batch finishes, and what is still being waited for."""
+
+    def __init__(self, batch: uuid.UUID, total: int, stream=None):
+        self.batch = batch
+        self.total = total
+        self.stream = stream or sys.stdout
+        self.finished: set[int] = set()
+        self._last_waiting = None
+
+    def connect(self) -> None:
+        """Listen to ``job_succeeded`` / ``job_failed``."""
+        job_succeeded.connect(self._on_finished, dispatch_uid=f"demo-{self.batch}")
+        job_failed.connect(self._on_finished, dispatch_uid=f"demo-{self.batch}-failed")
+
+    def disconnect(self) -> None:
+        """Stop listening."""
+        job_succeeded.disconnect(dispatch_uid=f"demo-{self.batch}")
+        job_failed.disconnect(dispatch_uid=f"demo-{self.batch}-failed")
+
+    def _on_finished(self, sender, job, **kwargs) -> None:
+        if job.batch != self.batch or job.pk in self.finished:
+            return
+        self.finished.add(job.pk)
+        self.line(
+            f"[{len(self.finished):>2}/{self.total}] {job.status:<9} "
+            f"{job.operation}/{job.provider} {job.params.get('mode', '')}".rstrip()
+        )
+
+    def waiting(self, jobs_left: list[ImageJob]) -> None:
+        """Say (once per change) which unfinished jobs the demo waits for."""
+        counts: dict[str, int] = {}
+        for job in jobs_left:
+            key = f"{job.operation}/{job.provider} {job.status}"
+            counts[key] = counts.get(key, 0) + 1
+        summary = ", ".join(f"{n} {key}" for key, n in sorted(counts.items()))
+        if summary != self._last_waiting:
+            self._last_waiting = summary
+            self.line(f"        waiting for {summary}")
+
+    def line(self, text: str) -> None:
+        """Write one progress line at once."""
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+@dataclass
+class DemoResult:
+    """What ``run_demo`` did.
+
+    Attributes:
+        jobs: the batch's jobs, in step order per product.
+        succeeded, failed: job counts.
+        credits: the credits the batch consumed.
+        contact_sheet: path of the PNG written.
+        problems: what else went wrong (e.g. a derived field left empty).
+    """
+
+    jobs: list[ImageJob]
+    succeeded: int
+    failed: int
+    credits: Decimal
+    contact_sheet: Path | None
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """True when every job succeeded and nothing else went wrong."""
+        return self.failed == 0 and not self.problems and self.succeeded == len(self.jobs)
+
+
+def sample_paths(directory: Path = SAMPLES_DIR) -> list[Path]:
+    """The sample photos (``*.png``, ``*.jpg``, ...), sorted by name."""
+    return sorted(p for p in directory.iterdir() if p.suffix.lower() in SAMPLE_SUFFIXES)
+
+
+def load_products(paths: list[Path]) -> list[Product]:
+    """Create one ``Product`` per photo (uploading it to the default storage)."""
+    products = []
+    for path in paths:
+        with path.open("rb") as handle:
+            product = Product(name=path.stem.replace("_", " ").title())
+            product.photo.save(path.name, File(handle), save=False)
+            product.save()
+        products.append(product)
+    return products
+
+
+def steps_to_run(stdout) -> list[Step]:
+    """``STEPS``, without the review step when ClippingMagic is the real vendor (its editor save
+    needs a person: use ``make serve`` and the editor page for that)."""
+    if "clippingmagic" in settings.SANDBOX_VENDORS:
+        return list(STEPS)
+    stdout.write("ClippingMagic is real: skipping the review step (it needs a person).\n")
+    return [step for step in STEPS if not step.review]
+
+
+def simulate_editor_save(job: ImageJob) -> None:
+    """Stand in for a person saving in the ClippingMagic editor, then fetch the new result the
+    way the editor callback does (``jobs.fetch_review_result``).
+
+    Raises:
+        requests.HTTPError: when the sandbox refuses the simulated save.
+    """
+    response = requests.post(
+        f"{settings.SANDBOX_URL}/_sandbox/clippingmagic/{job.vendor_image_id}/edit", timeout=60
+    )
+    response.raise_for_status()
+    jobs.fetch_review_result(job)
+
+
+def run_demo(*, stdout=None, timeout: float = 900.0, contact_sheet: Path | None = None):
+    """Run the demo against whatever the settings point at (call after ``embedded.start()`` and
+    ``migrate``).
+
+    Args:
+        stdout: where progress and the report go (default ``sys.stdout``).
+        timeout: seconds to wait for the last job before giving up on it (counted as failed).
+        contact_sheet: PNG path (default ``VAR_DIR/contact-sheet.png``).
+
+    Returns:
+        ``DemoResult``.
+    """
+    stdout = stdout or sys.stdout
+    products = load_products(sample_paths())
+    steps = steps_to_run(stdout)
+    batch = uuid.uuid4()
+    total = len(products) * len(steps)
+    stdout.write(
+        f"Loaded {len(products)} products ({', '.join(p.name for p in products)}); "
+        f"running {total} jobs ({len(steps)} operation x provider each), batch {batch}\n"
+    )
+    progress = Progress(batch, total, stdout)
+    progress.connect()
+    created: list[ImageJob] = []
+    problems: list[str] = []
+    try:
+        for step in steps:
+            for product in products:
+                created += jobs.create_jobs(
+                    step.operation,
+                    objects=[product],
+                    field="photo",
+                    provider=step.provider,
+                    params=step.params_for(product.photo.width, product.photo.height),
+                    batch=batch,
+                    target_field=step.target_field,
+                )
+        _simulate_reviews(steps, created, problems, progress)
+        _wait(batch, timeout, progress)
+    finally:
+        progress.disconnect()
+
+    order = {(step.operation, step.provider, step.review): i for i, step in enumerate(steps)}
+    products_by_pk = {p.pk: p for p in products}
+    batch_jobs = list(ImageJob.objects.filter(batch=batch))
+    batch_jobs.sort(key=lambda j: (int(j.source_object_id), order[_step_key(j)]))
+
+    _report(batch_jobs, products_by_pk, stdout)
+    problems += _check_derived_fields(batch_jobs, steps)
+    succeeded = sum(j.status == ImageJob.Status.SUCCEEDED for j in batch_jobs)
+    failed = len(batch_jobs) - succeeded
+    credits = sum((j.credits_consumed for j in batch_jobs), Decimal(0))
+    sheet = contact_sheet or Path(settings.VAR_DIR) / "contact-sheet.png"
+    write_contact_sheet(sheet, products, steps, batch_jobs)
+    return DemoResult(batch_jobs, succeeded, failed, credits, sheet, problems)
+
+
+def _step_key(job: ImageJob) -> tuple[str, str, bool]:
+    return job.operation, job.provider, job.params.get("mode") == "review"
+
+
+def _simulate_reviews(steps, created, problems, progress) -> None:
+    review_ops = {(s.operation, s.provider) for s in steps if s.review}
+    for job in created:
+        if (job.operation, job.provider) not in review_ops or job.params.get("mode") != "review":
+            continue
+        job.refresh_from_db()
+        if job.status != ImageJob.Status.WAITING_FOR_EDITOR:
+            continue  # failed already: reported with the others
+        progress.line(
+            f"        simulating an editor save of ClippingMagic image {job.vendor_image_id}"
+        )
+        try:
+            simulate_editor_save(job)
+        except Exception as exc:
+            problems.append(f"review job {job.uuid}: {type(exc).__name__}: {exc}")
+
+
+def _wait(batch, timeout: float, progress: Progress) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        run_due_jobs()
+        left = list(
+            ImageJob.objects.filter(batch=batch).exclude(status__in=ImageJob.FINISHED_STATUSES)
+        )
+        if not left or time.monotonic() > deadline:
+            return
+        progress.waiting(left)
+        time.sleep(0.5)
+
+
+def _format_credits(value: Decimal) -> str:
+    value = Decimal(value or 0)
+    return f"{value.normalize():f}" if value else "0"
+
+
+def _report(batch_jobs: list[ImageJob], products_by_pk: dict, stdout) -> None:
+    rows = []
+    for job in batch_jobs:
+        product = products_by_pk.get(int(job.source_object_id))
+        size = f"{job.result_width}x{job.result_height}" if job.result_width else "-"
+        operation = job.operation + (" (review)" if job.params.get("mode") == "review" else "")
+        url = job.result.url if job.result else (job.error_message or "-")
+        rows.append(
+            (
+                str(product),
+                operation,
+                job.provider,
+                job.status,
+                _format_credits(job.credits_consumed),
+                size,
+                f"{job.result_bytes} B" if job.result_bytes else "-",
+                url,
+            )
+        )
+    headers = ("product", "operation", "provider", "status", "credits", "pixels", "bytes", "url")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers[:-1])]
+    stdout.write("\n")
+    for row in (headers, *rows):
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        stdout.write("  ".join([*cells, row[-1]]) + "\n")
+
+
+def _check_derived_fields(batch_jobs: list[ImageJob], steps: list[Step]) -> list[str]:
+    """A succeeded job with a target field must have filled that field of its product."""
+    problems = []
+    for job in batch_jobs:
+        if not job.target_field or job.status != ImageJob.Status.SUCCEEDED:
+            continue
+        product = Product.objects.get(pk=job.source_object_id)
+        if not getattr(product, job.target_field):
+            problems.append(f"{product}: {job.target_field} is empty after job {job.uuid}")
+    return problems
+
+
+# --- contact sheet ----------------------------------------------------------------------------
+
+THUMB = (240, 180)
+PAD = 10
+LABEL_HEIGHT = 34
+
+
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        return ImageFont.load_default()
+
+
+def _checkerboard(size: tuple[int, int], square: int = 8) -> Image.Image:
+    board = Image.new("RGB", size, (255, 255, 255))
+    draw = ImageDraw.Draw(board)
+    for y in range(0, size[1], square):
+        for x in range(0, size[0], square):
+            if (x // square + y // square) % 2:
+                draw.rectangle([x, y, x + square - 1, y + square - 1], fill=(204, 204, 204))
+    return board
+
+
+def _thumbnail(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
+    """The image scaled to fit ``THUMB`` (alpha shown on a checkerboard), and its full size."""
+    image = Image.open(io.BytesIO(data))
+    size = image.size
+    image.thumbnail(THUMB)
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        image = image.convert("RGBA")
+        tile = _checkerboard(image.size)
+        tile.paste(image, mask=image.getchannel("A"))
+        return tile, size
+    return image.convert("RGB"), size
+
+
+def _read(file) -> bytes:
+    with file.open("rb") as handle:
+        return handle.read()
+
+
+def write_contact_sheet(
+    path: Path, products: list[Product], steps: list[Step], batch_jobs: list[ImageJob]
+) -> Path:
+    """Write a before/after PNG: a row per product, its photo then one cell per step.
+
+    Each cell is the result scaled to fit ``THUMB`` (transparent parts on a checkerboard), under
+    a label with the step, the status and the result size in pixels. Failed jobs show their
+    status on grey.
+
+    Returns:
+        ``path``.
+    """
+    by_cell = {(int(j.source_object_id), _step_key(j)): j for j in batch_jobs}
+    columns = len(steps) + 1
+    cell_w, cell_h = THUMB[0] + PAD, THUMB[1] + LABEL_HEIGHT + PAD
+    sheet = Image.new("RGB", (PAD + columns * cell_w, PAD + len(products) * cell_h), "white")
+    draw = ImageDraw.Draw(sheet)
+    font, small = _font(14), _font(12)
+    for row, product in enumerate(products):
+        top = PAD + row * cell_h
+        cells = [(f"{product.name} (original)", product.photo, "")]
+        for step in steps:
+            job = by_cell.get((product.pk, (step.operation, step.provider, step.review)))
+            status = job.status if job else "missing"
+            file = job.result if job and job.result else None
+            cells.append((step.label, file, status))
+        for col, (label, file, status) in enumerate(cells):
+            left = PAD + col * cell_w
+            draw.text((left, top), label, fill="black", font=font)
+            box_top = top + LABEL_HEIGHT
+            thumb = None
+            if file:
+                try:
+                    thumb, size = _thumbnail(_read(file))
+                except Exception:
+                    thumb = None
+            if thumb is None:
+                draw.rectangle(
+                    [left, box_top, left + THUMB[0] - 1, box_top + THUMB[1] - 1],
+                    fill=(220, 220, 220),
+                )
+                draw.text((left + 8, box_top + 8), status or "unreadable", fill="red", font=font)
+                continue
+            sheet.paste(thumb, (left, box_top))
+            caption = f"{size[0]}x{size[1]} px" + (f"  {status}" if status else "")
+            draw.text((left, top + 17), caption, fill=(90, 90, 90), font=small)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, "PNG")
+    return path
