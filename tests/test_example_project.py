@@ -1,0 +1,178 @@
+"""The example project: its settings, and ``manage.py imageops_demo`` run end to end in a subprocess
+(a fresh var dir, its own embedded sandbox and moto S3), as ``make demo`` runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = ROOT / "example_project" / "manage.py"
+SAMPLES = sorted(
+    p for p in (ROOT / "example_project" / "samples").iterdir() if p.suffix in (".png", ".jpg")
+)
+#: operation x provider steps the demo runs on each sample (shop.demo.STEPS).
+STEPS = 6
+SUMMARY = re.compile(r"^(\d+) jobs succeeded, (\d+) failed, ([\d.]+) credits$", re.MULTILINE)
+
+#: Variables that would make the example use real services or a fixed port.
+_REAL_SERVICE_VARS = (
+    "CLIPDROP_API_KEY",
+    "CLIPPINGMAGIC_API_ID",
+    "CLIPPINGMAGIC_API_KEY",
+    "PIKTID_EMAIL",
+    "PIKTID_PASSWORD",
+    "PIXLAB_API_KEY",
+    "AWS_STORAGE_BUCKET_NAME",
+    "IMAGEOPS_SANDBOX_URL",
+    "IMAGEOPS_SANDBOX_PORT",
+    "IMAGEOPS_S3_PORT",
+    "CLIPPINGMAGIC_TEST_MODE",
+    "DJANGO_SETTINGS_MODULE",
+)
+
+
+def example_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a fresh example-project run in ``var_dir`` (embedded everything)."""
+    env = {k: v for k, v in os.environ.items() if k not in _REAL_SERVICE_VARS}
+    env["IMAGEOPS_EXAMPLE_VAR_DIR"] = str(var_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_demo(var_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(MANAGE), "imageops_demo", *args],
+        env=example_env(var_dir, **env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+
+
+def example_settings(tmp_path: Path, **env: str) -> dict:
+    """``IMAGEOPS``, ``STORAGES`` and the embedded flags of example_project.settings under
+    ``env`` (imported in a subprocess, so each call reads its own environment)."""
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]);"
+        "import example_project.settings as s;"
+        "print(json.dumps({'IMAGEOPS': s.IMAGEOPS, 'STORAGES': s.STORAGES,"
+        " 'SANDBOX_VENDORS': s.SANDBOX_VENDORS, 'EMBEDDED_SANDBOX': s.EMBEDDED_SANDBOX,"
+        " 'EMBEDDED_S3': s.EMBEDDED_S3, 'DB': str(s.DATABASES['default']['NAME'])}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(MANAGE.parent)],
+        env=example_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(out.stdout)
+
+
+def test_settings_default_to_sandbox_and_embedded_s3(tmp_path):
+    s = example_settings(tmp_path)
+    vendors = s["IMAGEOPS"]["VENDORS"]
+    assert s["SANDBOX_VENDORS"] == ["clipdrop", "clippingmagic", "piktid", "pixlab"]
+    assert s["EMBEDDED_SANDBOX"] and s["EMBEDDED_S3"]
+    for name, prefix in (
+        ("clipdrop", "/clipdrop"),
+        ("clippingmagic", "/clippingmagic"),
+        ("piktid", "/piktid/api"),
+        ("pixlab", "/pixlab"),
+    ):
+        assert re.fullmatch(rf"http://127\.0\.0\.1:\d+{prefix}", vendors[name]["BASE_URL"])
+    endpoint = s["STORAGES"]["imageops"]["OPTIONS"]["endpoint_url"]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", endpoint)
+    assert s["STORAGES"]["imageops"]["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert s["DB"] == str(tmp_path / "db.sqlite3")
+
+
+def test_settings_use_real_vendors_and_bucket_when_given(tmp_path):
+    s = example_settings(
+        tmp_path,
+        CLIPDROP_API_KEY="cd-key",
+        PIXLAB_API_KEY="px-key",
+        AWS_STORAGE_BUCKET_NAME="my-bucket",
+        AWS_S3_REGION_NAME="eu-west-1",
+    )
+    vendors = s["IMAGEOPS"]["VENDORS"]
+    # Real vendors get only credentials: the app's defaults are the real vendor URLs.
+    assert vendors["clipdrop"] == {"API_KEY": "cd-key"}
+    assert vendors["pixlab"] == {"API_KEY": "px-key"}
+    assert s["SANDBOX_VENDORS"] == ["clippingmagic", "piktid"]
+    assert "127.0.0.1" in vendors["piktid"]["BASE_URL"]
+    assert not s["EMBEDDED_S3"]
+    options = s["STORAGES"]["imageops"]["OPTIONS"]
+    assert options["bucket_name"] == "my-bucket"
+    assert options["region_name"] == "eu-west-1"
+    assert options["endpoint_url"] is None
+
+
+@pytest.mark.slow
+def test_demo_runs_every_operation_end_to_end(tmp_path):
+    result = run_demo(tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+
+    # It says it talks to the sandbox and the embedded S3, not to the real vendors.
+    assert "Vendor SANDBOX" in result.stdout
+    assert "Embedded S3" in result.stdout
+    assert "REAL vendor" not in result.stdout
+
+    match = SUMMARY.search(result.stdout)
+    assert match, output[-4000:]
+    succeeded, failed, credits = int(match[1]), int(match[2]), float(match[3])
+    assert (succeeded, failed) == (len(SAMPLES) * STEPS, 0)
+    assert credits > 0
+
+    # One report line per job: product, operation, provider, status, credits, pixels, bytes, URL.
+    job_lines = [
+        line for line in result.stdout.splitlines() if re.search(r"\s(succeeded|failed)\s", line)
+    ]
+    job_lines = [line for line in job_lines if "http://127.0.0.1:" in line]
+    assert len(job_lines) == succeeded
+    pairs = {tuple(line.split()[1:3]) for line in job_lines}
+    assert {
+        ("crop", "pixlab"),
+        ("uncrop", "clipdrop"),
+        ("uncrop", "piktid"),
+        ("reimagine", "clipdrop"),
+        ("remove_background", "clippingmagic"),
+    } <= pairs
+    assert sum("(review)" in line for line in job_lines) == len(SAMPLES)
+    for line in job_lines:
+        assert re.search(r"\s\d+x\d+\s+\d+ B\s+http://127\.0\.0\.1:\d+/", line), line
+
+    sheet_line = re.search(r"^Contact sheet: (.+)$", result.stdout, re.MULTILINE)
+    sheet = Path(sheet_line[1])
+    assert sheet.parent == tmp_path
+    with Image.open(sheet) as image:
+        assert image.format == "PNG"
+        # A row per sample, a column for the original plus one per step.
+        assert image.width > (STEPS + 1) * 240 and image.height > len(SAMPLES) * 180
+
+
+@pytest.mark.slow
+def test_demo_exits_non_zero_when_a_job_fails(tmp_path, sandbox):
+    """Against the test session's sandbox (IMAGEOPS_SANDBOX_URL), where PixLab refuses every
+    call: the crop jobs fail, the demo says so and exits 1."""
+    sandbox.configure(piktid_delay=1)
+    sandbox.fail_next("pixlab", count=100, kind="status", status=400)
+    result = run_demo(tmp_path, IMAGEOPS_SANDBOX_URL=sandbox.url)
+    assert result.returncode == 1, (result.stdout + result.stderr)[-4000:]
+    match = SUMMARY.search(result.stdout)
+    assert match, result.stdout[-4000:]
+    assert int(match[2]) == len(SAMPLES)
+    assert int(match[1]) == len(SAMPLES) * (STEPS - 1)
+    assert "jobs failed" in result.stderr
