@@ -2,13 +2,38 @@
 
 from django.db import models
 
+from django_imageops.fields import DerivedImageField
+
 
 class Photo(models.Model):
-    """A model with two ImageFields, like a site's own catalogue model."""
+    """A model with two ImageFields, like a site's own catalogue model, and a derived cut-out
+    that a Remove background job on ``image`` fills (queued by hand: ``auto=False``)."""
 
     title = models.CharField(max_length=100, blank=True)
     image = models.ImageField(upload_to="photos/")
     banner = models.ImageField(upload_to="banners/", blank=True)
+    cutout = DerivedImageField(
+        source="image",
+        operation="remove_background",
+        params={"mode": "auto", "test": True},
+    )
 
     def __str__(self):
         return self.title or f"Photo {self.pk}"
+
+
+class Product(models.Model):
+    """A model whose cut-out is queued automatically whenever its photo's content changes."""
+
+    name = models.CharField(max_length=100, blank=True)
+    photo = models.ImageField(upload_to="products/")
+    cutout = DerivedImageField(
+        source="photo",
+        operation="remove_background",
+        provider="clippingmagic",
+        params={"mode": "auto", "test": True},
+        auto=True,
+    )
+
+    def __str__(self):
+        return self.name or f"Product {self.pk}"

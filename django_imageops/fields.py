@@ -1,0 +1,209 @@
+"""``DerivedImageField``: an ImageField that a vendor operation on another field fills.
+
+::
+
+    class Product(models.Model):
+        photo = models.ImageField(upload_to="products/")
+        cutout = DerivedImageField(
+            source="photo", operation="remove_background", params={"mode": "auto"}, auto=True
+        )
+
+The field stores its file on the ``imageops`` storage. A succeeded job whose ``target_field``
+is the field's name fills it (``jobs.apply_result``). With ``auto=True`` a job is queued after
+the transaction commits whenever the source file's *content* changes (SHA-256 of the bytes), so
+re-saving the object or uploading the same bytes again queues nothing.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.db import models
+from django.db.models.signals import post_init, post_save
+from django.utils.translation import gettext_lazy as _
+
+from .conf import OPERATION_PROVIDERS, get_storage
+
+
+def derived_upload_to(instance, filename: str) -> str:
+    """``imageops/derived/<app_label>/<model>/<filename>``."""
+    opts = instance._meta
+    return f"imageops/derived/{opts.app_label}/{opts.model_name}/{filename}"
+
+
+class DerivedImageState:
+    """The states a ``DerivedImageField`` shows in the admin."""
+
+    EMPTY = "empty"
+    QUEUED = "queued"
+    READY = "ready"
+    FAILED = "failed"
+
+    LABELS = {
+        EMPTY: _("Empty"),
+        QUEUED: _("Queued"),
+        READY: _("Ready"),
+        FAILED: _("Failed"),
+    }
+
+
+class DerivedImageWidget(forms.Widget):
+    """Read-only display of a derived image: its state badge, a thumbnail and the latest job.
+
+    The value is the model's ``FieldFile``, which knows its instance and field; the state comes
+    from ``DerivedImageField.get_state`` (one query for the latest job).
+    """
+
+    template_name = "django_imageops/admin/derived_image_widget.html"
+
+    def get_context(self, name, value, attrs):
+        """Add ``state``, ``state_label``, ``url`` and ``job`` (latest job or ``None``)."""
+        context = super().get_context(name, value, attrs)
+        instance = getattr(value, "instance", None)
+        field = getattr(value, "field", None)
+        state, job = DerivedImageState.EMPTY, None
+        if isinstance(field, DerivedImageField) and instance is not None:
+            state, job = field.get_state(instance, with_job=True)
+        context["state"] = state
+        context["state_label"] = DerivedImageState.LABELS[state]
+        context["url"] = value.url if value else ""
+        context["job"] = job
+        return context
+
+    def value_from_datadict(self, data, files, name):
+        """Never changes the file: the form field is disabled and keeps the initial value."""
+        return None
+
+
+class DerivedImageField(models.ImageField):
+    """An ImageField filled by a vendor operation run on ``source``.
+
+    Args:
+        source: name of the ImageField on the same model the operation reads.
+        operation: ``"remove_background"``, ``"uncrop"``, ``"reimagine"`` or ``"crop"``.
+        provider: provider name (``None``: the operation's default provider).
+        params: the operation's params (validated by the operation when a job is created).
+        auto: queue a job (on commit) whenever the source file's content changes.
+
+    Other keyword arguments are ImageField's; ``storage`` defaults to the ``imageops`` storage,
+    ``blank`` to ``True`` and ``upload_to`` to ``imageops/derived/<app>/<model>/``.
+
+    Raises:
+        ValueError: for an unknown operation or a provider that cannot run it.
+    """
+
+    description = _("Image derived by a vendor operation")
+
+    def __init__(
+        self,
+        verbose_name=None,
+        name=None,
+        *,
+        source: str,
+        operation: str,
+        provider: str | None = None,
+        params: dict | None = None,
+        auto: bool = False,
+        **kwargs,
+    ):
+        if operation not in OPERATION_PROVIDERS:
+            raise ValueError(f"Unknown operation {operation!r}")
+        if provider is not None and provider not in OPERATION_PROVIDERS[operation]:
+            raise ValueError(f"Provider {provider!r} cannot run {operation!r}")
+        self.source = source
+        self.operation = operation
+        self.provider = provider
+        self.params = dict(params or {})
+        self.auto = auto
+        kwargs.setdefault("storage", get_storage)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("upload_to", derived_upload_to)
+        kwargs.setdefault("max_length", 500)
+        super().__init__(verbose_name, name, **kwargs)
+
+    def deconstruct(self):
+        """Keep ``source``, ``operation``, ``provider``, ``params``, ``auto``; drop defaults."""
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        kwargs["operation"] = self.operation
+        if self.provider is not None:
+            kwargs["provider"] = self.provider
+        if self.params:
+            kwargs["params"] = self.params
+        if self.auto:
+            kwargs["auto"] = True
+        if kwargs.get("storage") is get_storage:
+            del kwargs["storage"]
+        if kwargs.get("blank") is True:
+            del kwargs["blank"]
+        if kwargs.get("upload_to") is derived_upload_to:
+            del kwargs["upload_to"]
+        if kwargs.get("max_length") == 500:
+            del kwargs["max_length"]
+        return name, path, args, kwargs
+
+    def contribute_to_class(self, cls, name, **kwargs):
+        """Connect the ``auto`` receivers (see ``signal_handlers``) for concrete models."""
+        super().contribute_to_class(cls, name, **kwargs)
+        if self.auto and not cls._meta.abstract:
+            from . import signal_handlers
+
+            uid = f"imageops-derived-{cls._meta.label_lower}"
+            post_init.connect(
+                signal_handlers.remember_source_names, sender=cls, weak=False, dispatch_uid=uid
+            )
+            post_save.connect(
+                signal_handlers.queue_derived_images, sender=cls, weak=False, dispatch_uid=uid
+            )
+
+    def formfield(self, **kwargs):
+        """A disabled form field with ``DerivedImageWidget``: the admin shows the state, and
+        the file only ever changes through a job."""
+        kwargs["widget"] = DerivedImageWidget
+        field = super().formfield(**kwargs)
+        field.disabled = True
+        field.required = False
+        return field
+
+    def latest_job(self, instance):
+        """The newest ``ImageJob`` targeting this field of ``instance``, or ``None`` (1 query)."""
+        from django.contrib.contenttypes.models import ContentType
+
+        from .models import ImageJob
+
+        if instance.pk is None:
+            return None
+        content_type = ContentType.objects.get_for_model(instance)
+        return (
+            ImageJob.objects.filter(
+                source_content_type=content_type,
+                source_object_id=str(instance.pk),
+                target_field=self.name,
+            )
+            .order_by("-created_at", "-id")
+            .first()
+        )
+
+    def get_state(self, instance, *, with_job: bool = False):
+        """``"queued"`` while the newest targeting job is unfinished, else ``"ready"`` when the
+        field has a file, ``"failed"`` when the newest job failed, else ``"empty"``.
+
+        Returns the state, or ``(state, job)`` with ``with_job=True``.
+        """
+        from .models import ImageJob
+
+        job = self.latest_job(instance)
+        has_file = bool(getattr(instance, self.attname))
+        if job is not None and not job.is_finished:
+            state = DerivedImageState.QUEUED
+        elif has_file:
+            state = DerivedImageState.READY
+        elif job is not None and job.status == ImageJob.Status.FAILED:
+            state = DerivedImageState.FAILED
+        else:
+            state = DerivedImageState.EMPTY
+        return (state, job) if with_job else state
+
+
+def derived_fields(model) -> list[DerivedImageField]:
+    """The ``DerivedImageField``s of ``model`` (a class or an instance)."""
+    return [f for f in model._meta.get_fields() if isinstance(f, DerivedImageField)]

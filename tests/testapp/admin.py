@@ -1,0 +1,18 @@
+"""Admin of the test models: the image operation actions and the job inline."""
+
+from django.contrib import admin
+
+from django_imageops.admin import ImageJobInline, ImageOpsAdminMixin
+
+from .models import Photo, Product
+
+
+@admin.register(Photo)
+class PhotoAdmin(ImageOpsAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "title")
+    inlines = [ImageJobInline]
+
+
+@admin.register(Product)
+class ProductAdmin(ImageOpsAdminMixin, admin.ModelAdmin):
+    inlines = [ImageJobInline]
