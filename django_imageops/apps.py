@@ -14,4 +14,4 @@ class ImageOpsConfig(AppConfig):
 
     def ready(self):
         """Import the modules that register checks and signal receivers."""
-        from . import checks, conf  # noqa: F401
+        from . import checks, conf, signal_handlers  # noqa: F401
