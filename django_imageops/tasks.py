@@ -1,0 +1,82 @@
+"""Thin ``@task`` wrappers around ``django_imageops.jobs`` for Django's tasks framework.
+
+``django.tasks`` on Django 6.x, the ``django_tasks`` backport on 5.2: import ``task`` and
+``task_backends`` from here, never from either directly. Tasks take ids only (JSON-safe) and are
+enqueued on the ``TASKS`` alias ``IMAGEOPS["TASK_BACKEND"]`` inside ``transaction.on_commit``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+try:  # Django >= 6.0
+    from django.tasks import task, task_backends
+    from django.tasks.exceptions import InvalidTaskBackend as InvalidTaskBackendError
+except ImportError:  # Django 5.2: the django-tasks backport
+    from django_tasks import task, task_backends
+    from django_tasks.exceptions import InvalidTaskBackendError
+
+from .conf import get_setting
+
+__all__ = [
+    "InvalidTaskBackendError",
+    "backend_supports_defer",
+    "enqueue",
+    "fetch_review_result_task",
+    "get_backend",
+    "run_job_task",
+    "task",
+    "task_backends",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def run_job_task(job_id: int) -> None:
+    """Run (or continue) the ``ImageJob`` with primary key ``job_id`` (``jobs.run_job``)."""
+    from . import jobs
+
+    jobs.run_job(job_id)
+
+
+@task()
+def fetch_review_result_task(job_id: int) -> None:
+    """Fetch a newer ClippingMagic result of job ``job_id`` (``jobs.fetch_review_result``)."""
+    from . import jobs
+    from .models import ImageJob
+
+    job = ImageJob.objects.filter(pk=job_id).first()
+    if job is None:
+        logger.warning("fetch_review_result_task: no ImageJob %s", job_id)
+        return
+    jobs.fetch_review_result(job)
+
+
+def get_backend():
+    """The task backend of the ``TASKS`` alias ``IMAGEOPS["TASK_BACKEND"]``."""
+    return task_backends[get_setting("TASK_BACKEND")]
+
+
+def backend_supports_defer() -> bool:
+    """Whether the configured backend can run a task later (``run_after``)."""
+    return bool(getattr(get_backend(), "supports_defer", False))
+
+
+def enqueue(task_obj, job_id: int, *, run_after: datetime | None = None) -> bool:
+    """Enqueue ``task_obj(job_id)`` on the configured backend, at ``run_after`` when given.
+
+    Returns:
+        False when ``run_after`` was asked for but the backend cannot defer (nothing was
+        enqueued: ``manage.py imageops_run --due`` runs the job when it is due), else True.
+    """
+    alias = get_setting("TASK_BACKEND")
+    if run_after is not None:
+        if not backend_supports_defer():
+            return False
+        task_obj = task_obj.using(backend=alias, run_after=run_after)
+    else:
+        task_obj = task_obj.using(backend=alias)
+    task_obj.enqueue(job_id)
+    return True
