@@ -63,7 +63,8 @@ class ClipdropClient(BaseClient):
         response = self.send(
             "POST",
             self.url(path),
-            headers={"x-api-key": self.api_key},
+            # An empty key is not sent at all: the vendor answers 401 "missing key".
+            headers={"x-api-key": self.api_key} if self.api_key else {},
             files={"image_file": upload.as_multipart()},
             data=data,
         )
