@@ -1,0 +1,110 @@
+"""``python -m django_imageops.sandbox``: run the vendor sandbox in the foreground.
+
+Options mirror ``SandboxConfig``; ``--help`` lists them. Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .app import SandboxConfig, make_app
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line parser (one option per ``SandboxConfig`` field the docs name)."""
+    defaults = SandboxConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m django_imageops.sandbox",
+        description=(
+            "Local emulator of the Clipdrop, ClippingMagic, PiktID and PixLab APIs. Base URLs: "
+            "<url>/clipdrop, <url>/clippingmagic, <url>/piktid/api, <url>/pixlab; "
+            "test controls under <url>/_sandbox/."
+        ),
+    )
+    parser.add_argument("--host", default=defaults.host, help="interface (default %(default)s)")
+    parser.add_argument("--port", type=int, default=defaults.port, help="(default %(default)s)")
+    parser.add_argument(
+        "--api-key",
+        default=defaults.api_key,
+        help="Clipdrop, ClippingMagic and PixLab API key (default %(default)s)",
+    )
+    parser.add_argument(
+        "--api-id", default=defaults.api_id, help="ClippingMagic API Id (default %(default)s)"
+    )
+    parser.add_argument("--piktid-email", default=defaults.piktid_email)
+    parser.add_argument("--piktid-password", default=defaults.piktid_password)
+    parser.add_argument(
+        "--credits",
+        type=int,
+        default=defaults.credits,
+        help="credits each vendor starts with (default %(default)s)",
+    )
+    parser.add_argument(
+        "--clipdrop-rpm",
+        type=int,
+        default=defaults.clipdrop_rpm,
+        help="Clipdrop requests per key per minute before 429 (default %(default)s)",
+    )
+    parser.add_argument(
+        "--piktid-delay",
+        type=float,
+        default=defaults.piktid_delay,
+        help="seconds until a PiktID generation's notification appears (default %(default)s)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=defaults.latency_ms,
+        help="delay added to every vendor request, ms (default %(default)s)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, serve until interrupted; returns the exit status."""
+    from werkzeug.serving import make_server
+
+    from . import _quiet_handler
+
+    args = build_parser().parse_args(argv)
+    config = SandboxConfig(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        api_id=args.api_id,
+        piktid_email=args.piktid_email,
+        piktid_password=args.piktid_password,
+        credits=args.credits,
+        clipdrop_rpm=args.clipdrop_rpm,
+        piktid_delay=args.piktid_delay,
+        latency_ms=args.latency_ms,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    server = make_server(
+        config.host,
+        config.port,
+        make_app(config),
+        threaded=True,
+        request_handler=_quiet_handler() if args.quiet else None,
+    )
+    url = f"http://{config.host}:{server.server_port}"
+    print(f"django-imageops vendor sandbox listening on {url}", flush=True)
+    print(
+        f"  base URLs: {url}/clipdrop  {url}/clippingmagic  {url}/piktid/api  {url}/pixlab",
+        flush=True,
+    )
+    print(f"  controls:  {url}/_sandbox/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
