@@ -91,10 +91,22 @@ if _db_url.startswith("postgres"):
         }
     }
 else:
+    # The test database is a file, not ":memory:", so that worker processes started by a test
+    # (db_worker, rqworker) reach it: they get IMAGEOPS_TEST_DATABASE_URL=sqlite:///<file>.
+    _sqlite_file = _db_url.split(":///", 1)[1] if _db_url.startswith("sqlite:") else None
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": ":memory:",
+            "NAME": _sqlite_file or ":memory:",
+            "TEST": {
+                "NAME": _sqlite_file
+                or os.path.join(tempfile.mkdtemp(prefix="imageops-test-db-"), "test.sqlite3")
+            },
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL;",
+            },
         }
     }
 
@@ -153,3 +165,36 @@ REST_FRAMEWORK = {
 }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Caches: the limiter (django_imageops.ratelimit) uses "default" (per process) unless told
+# otherwise; "imageops-shared" is the database cache every process on the test database sees
+# (created with the test database), "imageops-redis" a Redis cache when a test gives a server.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "imageops-shared": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "imageops_test_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
+}
+if os.environ.get("IMAGEOPS_TEST_REDIS_URL"):
+    CACHES["imageops-redis"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["IMAGEOPS_TEST_REDIS_URL"],
+    }
+if os.environ.get("IMAGEOPS_TEST_RATE_LIMIT_CACHE"):
+    IMAGEOPS["RATE_LIMIT_CACHE"] = os.environ["IMAGEOPS_TEST_RATE_LIMIT_CACHE"]
+if os.environ.get("IMAGEOPS_TEST_CLIPDROP_RPM"):
+    IMAGEOPS["VENDORS"]["clipdrop"]["REQUESTS_PER_MINUTE"] = int(
+        os.environ["IMAGEOPS_TEST_CLIPDROP_RPM"]
+    )
+
+# Worker processes started by tests (tests/services.py) pick their task backend here:
+# "db" (django-tasks-db's db_worker) or "rq" (django-tasks-rq, Redis at IMAGEOPS_TEST_REDIS_URL).
+_task_backend = os.environ.get("IMAGEOPS_TEST_TASK_BACKEND", "")
+if _task_backend == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif _task_backend == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": os.environ["IMAGEOPS_TEST_REDIS_URL"]}}

@@ -1,0 +1,170 @@
+"""Helpers for tests that start real processes: a Redis server, task workers on the test DB.
+
+A test module defines its own small fixtures around these (``yield from redis_server()``).
+A service whose program is missing skips the test, unless ``IMAGEOPS_REQUIRE_SERVICES=1``
+(set by ``.ci/run``) turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def services_required() -> bool:
+    """True when missing services must fail the run instead of skipping (CI)."""
+    return os.environ.get("IMAGEOPS_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str):
+    """Skip the test with ``reason``, or fail it when services are required."""
+    if services_required():
+        pytest.fail(f"{reason} (IMAGEOPS_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_server() -> Iterator[str]:
+    """Yield the URL of a Redis server: ``IMAGEOPS_TEST_REDIS_URL`` if set, else a private
+    ``redis-server`` (Debian's package) started on 127.0.0.1 and stopped afterwards."""
+    if os.environ.get("IMAGEOPS_TEST_REDIS_URL"):
+        yield os.environ["IMAGEOPS_TEST_REDIS_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        skip_or_fail("redis-server is not installed (apt-get install -y redis-server)")
+    import redis
+
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="imageops-redis-")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def database_url() -> str:
+    """A URL of the test database (as opened by this process) for tests/settings.py."""
+    from django.db import connection
+
+    config = connection.settings_dict
+    if connection.vendor == "postgresql":
+        user = quote(config.get("USER") or "")
+        password = quote(config.get("PASSWORD") or "")
+        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        port = f":{config['PORT']}" if config.get("PORT") else ""
+        return f"postgres://{auth}{config.get('HOST') or ''}{port}/{config['NAME']}"
+    if connection.vendor == "sqlite":
+        name = str(config["NAME"])
+        if name == ":memory:" or name.startswith("file:"):
+            skip_or_fail("the test database is in memory: worker processes cannot reach it")
+        return f"sqlite:///{name}"
+    skip_or_fail(f"no worker support for database vendor {connection.vendor}")
+    return ""
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    """Environment for a worker process on the same test database and sandbox as this one."""
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "IMAGEOPS_TEST_DATABASE_URL": database_url(),
+        "IMAGEOPS_TEST_SANDBOX_PORT": str(settings.SANDBOX_PORT),
+        "IMAGEOPS_TEST_S3_PORT": str(settings.S3_PORT),
+        "IMAGEOPS_TEST_RATE_LIMIT_CACHE": "imageops-shared",
+    }
+    env.update(extra)
+    return env
+
+
+def start_process(args: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
+    """Start ``python -m django <args>`` with output to a temp log file (``process.log_path``)."""
+    log_path = Path(tempfile.mkdtemp(prefix="imageops-worker-")) / f"{log_name}.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "django", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    process.log_path = log_path
+    return process
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> str:
+    """Stop worker processes (SIGTERM, then SIGKILL) and return their logs joined."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    logs = []
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        logs.append(process.log_path.read_text(errors="replace"))
+    return "\n".join(logs)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2) -> bool:
+    """Poll ``predicate()`` until true or ``timeout`` seconds passed; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
