@@ -1136,3 +1136,43 @@ def record_editor_error(job: ImageJob, *, status=None, code: str = "", message: 
     _update(
         job, error_code=("editor_" + code)[:64] if code else "editor_error", error_message=message
     )
+
+
+# -- vendor-side copies ----------------------------------------------------------------------
+
+
+def delete_vendor_copy(job: ImageJob) -> bool:
+    """Delete the job's image on ClippingMagic's side (``POST /api/v1/images/{id}/delete``).
+
+    The job's ``vendor_image_id`` and ``vendor_secret`` are cleared (the editor can no longer
+    open it) and the deleted id is kept in a job event; the stored result is untouched. An image
+    ClippingMagic no longer has counts as deleted.
+
+    Returns:
+        True when the vendor deleted it, False when it was already gone.
+
+    Raises:
+        ValueError: the job has no ClippingMagic image.
+        VendorError: when ClippingMagic fails otherwise (e.g. test images cannot be deleted).
+    """
+    if job.provider != "clippingmagic" or not job.vendor_image_id:
+        raise ValueError("the job has no ClippingMagic image")
+    image_id = job.vendor_image_id
+    credential = operations.credential(job.provider)
+    ratelimit.reserve(job.provider, credential)
+    try:
+        _client(job.provider).delete(image_id)
+        deleted = True
+    except NotFound:
+        deleted = False
+    finally:
+        ratelimit.release(job.provider, credential)
+    _update(job, vendor_image_id="", vendor_secret="")
+    _event(
+        job,
+        Kind.EDITOR,
+        f"ClippingMagic image {image_id} {'deleted' if deleted else 'was already gone'}",
+        image_id=image_id,
+        deleted=deleted,
+    )
+    return deleted
