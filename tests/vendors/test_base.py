@@ -154,5 +154,5 @@ def test_success_that_is_not_a_file_or_not_json_is_a_clear_error():
         response = client.send("GET", client.url("x"))
         with pytest.raises(VendorUnavailable, match="expected a file, got non-JSON body"):
             client.expect_image(response)
-        with pytest.raises(VendorUnavailable, match="expected a JSON object.*maintenance"):
+        with pytest.raises(VendorUnavailable, match=r"expected a JSON object.*maintenance"):
             client.expect_json(response)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from PIL import Image
+from werkzeug.wrappers import Response
 
 from django_imageops.vendors import (
     AuthenticationError,
@@ -20,6 +21,8 @@ from django_imageops.vendors import (
 )
 from django_imageops.vendors.clipdrop import ClipdropClient
 from tests.conftest import make_image
+
+from .fakes import FakeServer
 
 
 @pytest.fixture
@@ -177,3 +180,39 @@ def test_connection_reset_is_vendor_unavailable(client, sandbox):
     with pytest.raises(VendorUnavailable) as caught:
         client.uncrop(make_image(), left=10)
     assert caught.value.status_code is None
+
+
+def test_request_shape_maps_our_sides_to_clipdrop_fields():
+    """top/bottom become extend_up/extend_down (a swap would not show in the result size)."""
+    jpeg = make_image(8, 8, fmt="JPEG")
+
+    def answer(request):
+        headers = {"x-remaining-credits": "41", "x-credits-consumed": "1"}
+        return Response(jpeg, 200, headers, content_type="image/jpeg")
+
+    with FakeServer(answer) as server:
+        client = ClipdropClient("k3y", server.url)
+        source = make_image(20, 10)
+        result = client.uncrop(ImageUpload(source, "shop.png"), left=1, right=-2, top=3, seed=7)
+        client.reimagine(source)
+    uncrop, reimagine = server.seen
+    assert (uncrop.method, uncrop.path) == ("POST", "/uncrop/v1")
+    assert uncrop.headers["X-Api-Key"] == "k3y"
+    assert uncrop.form == {"extend_left": "1", "extend_right": "-2", "extend_up": "3", "seed": "7"}
+    assert uncrop.files == {"image_file": source}
+    assert (reimagine.path, reimagine.form, reimagine.files) == (
+        "/reimagine/v1/reimagine",
+        {},
+        {"image_file": source},
+    )
+    assert result.content == jpeg
+    assert (result.credits_consumed, result.credits_remaining) == (Decimal(1), Decimal(41))
+
+
+def test_json_success_instead_of_an_image_is_an_error():
+    with FakeServer(
+        lambda request: Response('{"ok": true}', content_type="application/json")
+    ) as server:
+        client = ClipdropClient("k", server.url)
+        with pytest.raises(VendorUnavailable, match="expected a file, got JSON body"):
+            client.reimagine(make_image())

@@ -103,17 +103,34 @@ def test_generation_error_notification_is_failed(client, sandbox):
 
 
 def test_expired_access_token_is_refreshed_once_and_persisted(client, sandbox, saved):
+    sandbox.configure(piktid_token_ttl=0.3)
     client.upload_target(make_image(100, 80))
     first = dict(saved[-1])
-    sandbox.configure(piktid_token_ttl=0)
-    time.sleep(0.05)
     sandbox.configure(piktid_token_ttl=3600)
+    time.sleep(0.4)
     # The stored access token has expired: the client refreshes (PUT /tokens) and retries.
     assert client.upload_target(make_image(100, 80)).vendor_ids["image_id"]
     assert len(saved) == 2
     assert saved[-1]["access_token"] != first["access_token"]
     assert saved[-1]["refresh_token"] != first["refresh_token"]
     assert client.tokens == saved[-1]
+    # The new pair is good for later calls: no further renewal.
+    client.poll("anything")
+    assert len(saved) == 2
+
+
+def test_spent_refresh_token_falls_back_to_login(client, sandbox, saved):
+    """A pair whose refresh token was already used (the vendor then revokes every token):
+    the client logs in again with the e-mail and password, once."""
+    client.upload_target(make_image(100, 80))
+    stale = dict(saved[-1])
+    client.refresh()  # spends stale["refresh_token"]
+    other = PiktidClient(
+        "sandbox@example.com", "sandbox", BASE, tokens=stale, on_tokens=saved.append
+    )
+    assert other.upload_target(make_image(100, 80)).vendor_ids["image_id"]
+    assert len(saved) == 3
+    assert other.tokens == saved[-1]
 
 
 def test_stored_tokens_are_used_without_login(client, saved, sandbox):

@@ -144,9 +144,12 @@ def test_the_request_is_a_multipart_upload_never_a_url():
 def test_json_status_is_the_answer(http_status, json_status, exception):
     body = json.dumps({"status": json_status, "error": "Missing or invalid API key"})
 
-    with FakeServer(
-        lambda request: Response(body, http_status, content_type="application/json")
-    ) as server, pytest.raises(exception) as caught:
+    with (
+        FakeServer(
+            lambda request: Response(body, http_status, content_type="application/json")
+        ) as server,
+        pytest.raises(exception) as caught,
+    ):
         PixlabClient("k", server.url).crop(make_image(), x=0, y=0, width=5, height=5)
     assert caught.value.status_code == json_status
     assert caught.value.message == "Missing or invalid API key"
@@ -154,6 +157,6 @@ def test_json_status_is_the_answer(http_status, json_status, exception):
 
 def test_json_success_without_blob_is_an_error():
     body = json.dumps({"status": 200, "link": "https://pixlab.xyz/x.png", "id": "x"})
-    with FakeServer(lambda request: Response(body, 200, content_type="application/json")) as server:
-        with pytest.raises(VendorUnavailable, match="expected a file, got JSON body"):
-            PixlabClient("k", server.url).crop(make_image(), x=0, y=0, width=5, height=5)
+    server = FakeServer(lambda request: Response(body, 200, content_type="application/json"))
+    with server, pytest.raises(VendorUnavailable, match="expected a file, got JSON body"):
+        PixlabClient("k", server.url).crop(make_image(), x=0, y=0, width=5, height=5)
