@@ -1,0 +1,427 @@
+"""Serializers of the REST API: jobs as clients see them, the job-creation request, credits.
+
+Reading a job never touches storage: the result URL comes from ``storage.url()`` (a presigned
+URL on a private S3 bucket, computed locally) and the sizes from the job's own columns.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers
+from rest_framework.fields import empty
+from rest_framework.settings import api_settings
+
+from ..conf import default_provider, get_setting
+from ..models import ImageJob, VendorCredits
+from .fields import ImageJobResultField  # noqa: F401  (public: ``api.serializers.ImageJobResultField``)
+from .permissions import can_change, change_permission
+
+
+def drf_errors(exc: DjangoValidationError) -> dict[str, list]:
+    """A Django ``ValidationError`` as a DRF error body keyed by field name.
+
+    Django's ``NON_FIELD_ERRORS`` (``"__all__"``) becomes DRF's ``non_field_errors`` key; an
+    error without field names goes under ``non_field_errors`` too.
+    """
+    detail = serializers.as_serializer_error(exc)
+    if NON_FIELD_ERRORS in detail:
+        detail.setdefault(api_settings.NON_FIELD_ERRORS_KEY, [])
+        detail[api_settings.NON_FIELD_ERRORS_KEY] += detail.pop(NON_FIELD_ERRORS)
+    return detail
+
+
+def job_api_url(request, job: ImageJob, view_name: str = "imagejob-detail") -> str | None:
+    """Absolute URL of one of ``job``'s API endpoints, in the URL namespace of ``request``."""
+    if request is None:
+        return None
+    namespace = getattr(request.resolver_match, "namespace", "") or ""
+    name = f"{namespace}:{view_name}" if namespace else view_name
+    try:
+        path = reverse(name, kwargs={"uuid": job.uuid})
+    except NoReverseMatch:
+        return None
+    return request.build_absolute_uri(path)
+
+
+def is_review_job(job: ImageJob) -> bool:
+    """True for a background removal a person finishes in the ClippingMagic editor."""
+    return (
+        job.operation == ImageJob.Operation.REMOVE_BACKGROUND
+        and (job.params or {}).get("mode") == "review"
+    )
+
+
+class ImageJobResultSerializer(serializers.Serializer):
+    """Schema of a stored result: ``{url, width, height, content_type, bytes}``."""
+
+    url = serializers.URLField(help_text=_("storage.url() of the result (presigned on S3)."))
+    width = serializers.IntegerField(allow_null=True, help_text=_("Pixels."))
+    height = serializers.IntegerField(allow_null=True, help_text=_("Pixels."))
+    content_type = serializers.CharField(help_text=_("MIME type, e.g. image/png."))
+    bytes = serializers.IntegerField(allow_null=True, help_text=_("File size in bytes."))
+
+
+class ImageJobSourceSerializer(serializers.Serializer):
+    """Schema of a job's source object reference: ``{model, pk, field}``."""
+
+    model = serializers.CharField(help_text=_("app_label.model_name"))
+    pk = serializers.CharField()
+    field = serializers.CharField(help_text=_("Name of the ImageField."))
+
+
+class ImageJobErrorSerializer(serializers.Serializer):
+    """Schema of a failed job's error: ``{code, message}``."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImageJobSerializer(serializers.ModelSerializer):
+    """One job as the API shows it (read only).
+
+    ``result`` is ``null`` until a result is stored; ``editor_url`` is set for background
+    removals in ``review`` mode (the page that embeds the ClippingMagic editor); ``error`` is
+    ``null`` unless the job failed or is retrying after an error. Vendor secrets and API keys
+    are never part of it.
+    """
+
+    url = serializers.SerializerMethodField(help_text=_("This job in the API."))
+    params = serializers.DictField(
+        read_only=True, help_text=_("The operation's parameters, defaults filled in.")
+    )
+    source = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    editor_url = serializers.SerializerMethodField(
+        help_text=_("ClippingMagic editor page of a review job, else null.")
+    )
+
+    class Meta:
+        model = ImageJob
+        fields = [
+            "uuid",
+            "url",
+            "operation",
+            "provider",
+            "status",
+            "params",
+            "source",
+            "batch",
+            "result",
+            "credits_consumed",
+            "credits_remaining",
+            "error",
+            "attempts",
+            "next_attempt_at",
+            "editor_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, job: ImageJob) -> str | None:
+        return job_api_url(self.context.get("request"), job)
+
+    @extend_schema_field(ImageJobSourceSerializer(allow_null=True))
+    def get_source(self, job: ImageJob) -> dict | None:
+        content_type = job.source_content_type
+        if content_type is None:
+            return None
+        return {
+            "model": f"{content_type.app_label}.{content_type.model}",
+            "pk": job.source_object_id,
+            "field": job.source_field,
+        }
+
+    @extend_schema_field(ImageJobResultSerializer(allow_null=True))
+    def get_result(self, job: ImageJob) -> dict | None:
+        if not job.result:
+            return None
+        return {
+            "url": job.result.url,
+            "width": job.result_width,
+            "height": job.result_height,
+            "content_type": job.result_content_type,
+            "bytes": job.result_bytes,
+        }
+
+    @extend_schema_field(ImageJobErrorSerializer(allow_null=True))
+    def get_error(self, job: ImageJob) -> dict | None:
+        if not (job.error_code or job.error_message):
+            return None
+        return {"code": job.error_code, "message": job.error_message}
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_editor_url(self, job: ImageJob) -> str | None:
+        if not is_review_job(job):
+            return None
+        try:
+            path = reverse("django_imageops:clippingmagic-editor", kwargs={"job_uuid": job.uuid})
+        except NoReverseMatch:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+@extend_schema_field({"type": "string", "format": "binary"})
+class UploadField(serializers.FileField):
+    """A ``FileField`` documented as a binary multipart part (``format: binary``)."""
+
+
+class OptionalBooleanField(serializers.BooleanField):
+    """A ``BooleanField`` that stays absent when a form (multipart) request leaves it out.
+
+    DRF's ``BooleanField`` reads a missing checkbox as ``False``; a job parameter left out must
+    instead get the operation's default.
+    """
+
+    default_empty_html = empty
+
+
+#: Operation parameters the create request accepts at the top level (JSON or multipart).
+#: Their ranges and defaults are checked by ``operations.get_operation(op).clean_params``.
+PARAM_FIELDS = (
+    "left",
+    "right",
+    "top",
+    "bottom",
+    "seed",
+    "x",
+    "y",
+    "width",
+    "height",
+    "mode",
+    "test",
+)
+
+
+class ImageJobCreateSerializer(serializers.Serializer):
+    """The ``POST jobs/`` request: an operation on an uploaded image or on an object's image.
+
+    Exactly one source: ``image`` (multipart file upload), or ``model`` + ``pk`` + ``field``
+    naming an ImageField of an object the user may change. Parameters sit at the top level;
+    only those of the chosen operation may be sent:
+
+    - ``uncrop``: ``left``, ``right``, ``top``, ``bottom`` (pixels; positive extends, negative
+      crops), ``seed`` (0..100000, optional)
+    - ``crop``: ``x``, ``y``, ``width``, ``height`` (pixels)
+    - ``remove_background``: ``mode`` (``auto`` or ``review``), ``test`` (free watermarked result)
+    - ``reimagine``: none
+
+    Ranges and defaults of the parameters are those of ``operations``; errors name the field.
+    """
+
+    operation = serializers.ChoiceField(choices=ImageJob.Operation.choices)
+    provider = serializers.ChoiceField(
+        choices=ImageJob.Provider.choices,
+        required=False,
+        help_text=_(
+            "Vendor that runs the operation; the operation's default provider if left out."
+        ),
+    )
+    image = UploadField(required=False, help_text=_("The image to process (multipart upload)."))
+    model = serializers.CharField(
+        required=False, help_text=_("Source object's model as app_label.model_name.")
+    )
+    pk = serializers.CharField(required=False, help_text=_("Source object's primary key."))
+    field = serializers.CharField(
+        required=False, help_text=_("Name of the source object's ImageField.")
+    )
+
+    left = serializers.IntegerField(required=False, help_text=_("uncrop: pixels."))
+    right = serializers.IntegerField(required=False, help_text=_("uncrop: pixels."))
+    top = serializers.IntegerField(required=False, help_text=_("uncrop: pixels."))
+    bottom = serializers.IntegerField(required=False, help_text=_("uncrop: pixels."))
+    seed = serializers.IntegerField(
+        required=False, allow_null=True, help_text=_("uncrop on Clipdrop: 0..100000.")
+    )
+    x = serializers.IntegerField(required=False, help_text=_("crop: left edge in pixels."))
+    y = serializers.IntegerField(required=False, help_text=_("crop: top edge in pixels."))
+    width = serializers.IntegerField(required=False, help_text=_("crop: pixels."))
+    height = serializers.IntegerField(required=False, help_text=_("crop: pixels."))
+    mode = serializers.ChoiceField(
+        choices=[("auto", _("Automatic")), ("review", _("Review in the editor"))],
+        required=False,
+        help_text=_("remove_background: auto, or review in the ClippingMagic editor."),
+    )
+    test = OptionalBooleanField(
+        required=False, help_text=_("remove_background: free, watermarked test result.")
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        """Check the source, the provider and the parameters; nothing is created.
+
+        The image itself (not an image, truncated, too big, a decompression bomb, or too small
+        for a crop) is checked by ``jobs.create_jobs`` before it creates anything, with
+        ``operations.validate_image`` and the operation's ``check_image``.
+
+        Returns ``validated_data``: ``operation``, ``provider`` (the default one if none was
+        sent), ``params`` (cleaned by the operation) and either ``upload`` (the uploaded file) or
+        ``obj`` + ``field`` (the source object and its image field name; ``upload`` is None).
+
+        Raises:
+            rest_framework.exceptions.ValidationError: keyed by field name (HTTP 400).
+            rest_framework.exceptions.PermissionDenied: a source object the user may not change
+                (HTTP 403).
+        """
+        from .. import operations
+
+        operation = attrs["operation"]
+        source_keys = [key for key in ("model", "pk", "field") if key in attrs]
+        upload = attrs.get("image")
+        if upload is not None and source_keys:
+            raise serializers.ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY: [
+                        _("Send either an image or a source object (model, pk, field), not both.")
+                    ]
+                }
+            )
+        if upload is None:
+            if not source_keys:
+                raise serializers.ValidationError(
+                    {"image": [_("Send an image, or a source object (model, pk, field).")]}
+                )
+            missing = {key: [_("This field is required.")] for key in ("model", "pk", "field")}
+            for key in source_keys:
+                missing.pop(key)
+            if missing:
+                raise serializers.ValidationError(missing)
+
+        if upload is not None and upload.size > int(get_setting("MAX_UPLOAD_BYTES")):
+            # Refused before the file is read into memory (create_jobs reads it whole).
+            raise serializers.ValidationError(
+                {
+                    "image": [
+                        _("The file is %(size)s bytes; the largest accepted is %(max)s bytes.")
+                        % {"size": upload.size, "max": get_setting("MAX_UPLOAD_BYTES")}
+                    ]
+                }
+            )
+
+        provider = attrs.get("provider") or default_provider(operation)
+        spec = operations.get_operation(operation)
+
+        obj = field = None
+        if upload is None:
+            obj, field = self._resolve_source(attrs["model"], attrs["pk"], attrs["field"])
+
+        raw_params = {key: attrs[key] for key in PARAM_FIELDS if key in attrs}
+        try:
+            params = spec.clean_params(provider, raw_params)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(drf_errors(exc)) from exc
+        # clean_params keeps the parameters the operation uses on this provider: anything else
+        # the client sent would be silently ignored, so say so instead.
+        unused = {
+            key: [
+                _("Not a parameter of %(operation)s on %(provider)s.")
+                % {"operation": operation, "provider": provider}
+            ]
+            for key in raw_params
+            if key not in params
+        }
+        if unused:
+            raise serializers.ValidationError(unused)
+
+        return {
+            "operation": operation,
+            "provider": provider,
+            "params": params,
+            "upload": upload,
+            "obj": obj,
+            "field": field,
+        }
+
+    def _resolve_source(self, model_label: str, pk: str, field_name: str):
+        """The source object and its image field name, checking the change permission.
+
+        An object that does not exist and one the user may not change look the same (403) to a
+        user without the model-level change permission, so the API does not reveal which objects
+        exist.
+        """
+        try:
+            model = apps.get_model(model_label)
+        except (LookupError, ValueError) as exc:
+            raise serializers.ValidationError(
+                {"model": [_("Unknown model; use app_label.model_name.")]}
+            ) from exc
+        try:
+            model_field = model._meta.get_field(field_name)
+        except FieldDoesNotExist as exc:
+            raise serializers.ValidationError(
+                {"field": [_("%(model)s has no such field.") % {"model": model_label}]}
+            ) from exc
+        if not isinstance(model_field, models.FileField):
+            raise serializers.ValidationError({"field": [_("Not an image field.")]})
+
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        try:
+            obj = model._default_manager.get(pk=model._meta.pk.to_python(pk))
+        except (model.DoesNotExist, ValueError, TypeError, DjangoValidationError):
+            obj = None
+        if obj is None:
+            if user is not None and user.has_perm(change_permission(model)):
+                raise serializers.ValidationError({"pk": [_("No such object.")]})
+            raise exceptions.PermissionDenied(_("You may not change this object."))
+        if not can_change(user, obj):
+            raise exceptions.PermissionDenied(_("You may not change this object."))
+        if not getattr(obj, field_name):
+            raise serializers.ValidationError({"field": [_("This object has no image here.")]})
+        return obj, field_name
+
+
+class ImageJobUploadRequestSerializer(ImageJobCreateSerializer):
+    """``POST jobs/`` as ``multipart/form-data``: an uploaded ``image`` and the parameters."""
+
+    image = UploadField(help_text=_("The image to process."))
+    model = None
+    pk = None
+    field = None
+
+
+class ImageJobSourceRequestSerializer(ImageJobCreateSerializer):
+    """``POST jobs/`` as JSON: a source object (``model``, ``pk``, ``field``) and the parameters."""
+
+    image = None
+    model = serializers.CharField(help_text=_("Source object's model as app_label.model_name."))
+    pk = serializers.CharField(help_text=_("Source object's primary key."))
+    field = serializers.CharField(help_text=_("Name of the source object's ImageField."))
+
+
+class VendorCreditsSerializer(serializers.Serializer):
+    """One vendor's latest known credit balance (``remaining`` is null until first seen)."""
+
+    provider = serializers.ChoiceField(choices=ImageJob.Provider.choices)
+    name = serializers.CharField(help_text=_("The vendor's display name."))
+    remaining = serializers.DecimalField(
+        max_digits=14, decimal_places=3, allow_null=True, help_text=_("Credits.")
+    )
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+    @classmethod
+    def rows(cls) -> list[dict]:
+        """One row per provider, in ``ImageJob.Provider`` order, from a single query."""
+        known = {row.vendor: row for row in VendorCredits.objects.all()}
+        rows = []
+        for value, label in ImageJob.Provider.choices:
+            row = known.get(value)
+            rows.append(
+                {
+                    "provider": value,
+                    "name": label,
+                    "remaining": row.remaining if row else None,
+                    "updated_at": row.updated_at if row else None,
+                }
+            )
+        return rows
