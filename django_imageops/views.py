@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.auth.decorators import login_required
@@ -32,6 +33,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
@@ -73,8 +75,24 @@ def editor_ready(job: ImageJob) -> bool:
 
 
 def clippingmagic_locale(request: HttpRequest) -> str:
-    """The request's language as a ClippingMagic ``locale`` (``"en-us"`` -> ``"en-US"``)."""
-    language = getattr(request, "LANGUAGE_CODE", None) or get_language() or "en-us"
+    """The request's language as a ClippingMagic ``locale``, e.g. ``"en-US"``.
+
+    The active language (``LocaleMiddleware``'s ``request.LANGUAGE_CODE``) gives the language;
+    when it has no region (``"en"``), the region comes from the browser's ``Accept-Language``
+    for that language, else from ``settings.LANGUAGE_CODE`` (``"en-us"``) when it is the same
+    language. ``"pt-br"`` -> ``"pt-BR"``, ``"de"`` -> ``"de"``.
+    """
+    language = (getattr(request, "LANGUAGE_CODE", None) or get_language() or "en-us").lower()
+    if "-" not in language:
+        accepted = [
+            code
+            for code, _q in parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+        ]
+        for code in [*accepted, django_settings.LANGUAGE_CODE]:
+            code = code.lower()
+            if code.startswith(language + "-"):
+                language = code
+                break
     return to_locale(language).replace("_", "-")
 
 

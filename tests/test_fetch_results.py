@@ -1,0 +1,133 @@
+"""``manage.py imageops_fetch_results``: a missed editor callback loses nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from django_imageops.models import ImageJob
+from tests.clippingmagic_support import create_review_job, has_alpha, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def fetch_results(*args) -> str:
+    out = io.StringIO()
+    call_command("imageops_fetch_results", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def stored_bytes(job: ImageJob) -> bytes:
+    with job.result.open("rb") as f:
+        return f.read()
+
+
+@pytest.fixture
+def user():
+    return make_user("creator")
+
+
+def test_clippingmagic_review_fetch_results_downloads_a_missed_result(sandbox, s3, user):
+    job = create_review_job(user=user)
+    untouched = create_review_job(user=user)
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+
+    out = fetch_results()
+
+    assert "Checked 2 job(s): 1 new result(s), 0 error(s)." in out
+    job.refresh_from_db()
+    assert job.status == ImageJob.Status.SUCCEEDED
+    assert job.vendor_result_revision == 1
+    assert has_alpha(stored_bytes(job))
+    untouched.refresh_from_db()
+    assert untouched.status == ImageJob.Status.WAITING_FOR_EDITOR
+    assert not untouched.result
+
+
+def test_clippingmagic_review_fetch_results_without_new_revision_downloads_nothing(
+    sandbox, s3, user
+):
+    job = create_review_job(user=user)
+    before = sandbox.counters()["clippingmagic"]
+    out = fetch_results()
+    assert "1 new result(s)" not in out
+    assert "0 new result(s)" in out
+    job.refresh_from_db()
+    assert job.status == ImageJob.Status.WAITING_FOR_EDITOR
+    after = sandbox.counters()["clippingmagic"]
+    # One free resultRevision check (format=json), no download, no credit.
+    assert after["calls"] - before["calls"] == 1
+    assert after.get("credits_consumed", 0) == before.get("credits_consumed", 0)
+
+
+def test_clippingmagic_review_second_edit_is_a_new_result_and_keeps_the_first(sandbox, s3, user):
+    job = create_review_job(user=user)
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+    fetch_results()
+    job.refresh_from_db()
+    first_name = job.result.name
+    assert job.vendor_result_revision == 1
+
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+    out = fetch_results()
+
+    assert "1 new result(s)" in out
+    job.refresh_from_db()
+    assert job.status == ImageJob.Status.SUCCEEDED
+    assert job.vendor_result_revision == 2
+    assert job.result.name != first_name
+    # The earlier result stays on storage and the job's history links it.
+    s3.head_object(Bucket=settings.S3_BUCKET, Key=first_name)
+    s3.head_object(Bucket=settings.S3_BUCKET, Key=job.result.name)
+    history = " ".join(
+        f"{event.message} {event.data}" for event in job.events.order_by("created_at", "id")
+    )
+    assert first_name in history
+
+
+def test_clippingmagic_review_fetch_results_skips_other_jobs(sandbox, s3, user):
+    auto_job = ImageJob.objects.create(
+        operation=ImageJob.Operation.REMOVE_BACKGROUND,
+        provider=ImageJob.Provider.CLIPPINGMAGIC,
+        params={"mode": "auto", "test": True},
+        status=ImageJob.Status.SUCCEEDED,
+        vendor_image_id="424242",
+    )
+    no_image_yet = create_review_job(user=user, run=False)
+    out = fetch_results()
+    assert "Checked 0 job(s)" in out
+    assert sandbox.counters()["clippingmagic"]["calls"] == 0
+    assert auto_job.pk and no_image_yet.status == ImageJob.Status.PENDING
+
+
+def test_clippingmagic_review_fetch_results_succeeded_days_zero_checks_waiting_only(
+    sandbox, s3, user
+):
+    job = create_review_job(user=user)
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+    fetch_results()
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+
+    assert "Checked 0 job(s)" in fetch_results("--succeeded-days", "0")
+    assert "Checked 1 job(s): 1 new result(s)" in fetch_results("--job", str(job.uuid))
+
+
+def test_clippingmagic_review_fetch_results_reports_vendor_errors_and_goes_on(sandbox, s3, user):
+    failing = create_review_job(user=user)
+    fine = create_review_job(user=user)
+    sandbox.clippingmagic_edit(failing.vendor_image_id)
+    sandbox.clippingmagic_edit(fine.vendor_image_id)
+    sandbox.fail_next("clippingmagic", count=1, kind="status", status=503)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 job"):
+        call_command("imageops_fetch_results", stdout=io.StringIO(), stderr=err)
+    assert str(failing.uuid) in err.getvalue()
+    fine.refresh_from_db()
+    assert fine.status == ImageJob.Status.SUCCEEDED
+    # Nothing lost: the next run picks the missed one up.
+    assert "1 new result(s)" in fetch_results()
+    failing.refresh_from_db()
+    assert failing.status == ImageJob.Status.SUCCEEDED
