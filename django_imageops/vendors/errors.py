@@ -1,7 +1,8 @@
 """The one error hierarchy every vendor client raises.
 
 ``VendorError`` -> ``AuthenticationError`` (401/403), ``InsufficientCredits`` (402),
-``InvalidImage`` (400/422), ``RateLimited`` (429, with ``retry_after`` seconds) and
+``InvalidImage`` (400/422; its subclass ``InvalidRequest`` for arguments refused before
+anything is sent), ``NotFound`` (404), ``RateLimited`` (429, with ``retry_after`` seconds) and
 ``VendorUnavailable`` (5xx, timeouts, connection errors). ``retryable`` says whether the
 same request may succeed later without any change.
 """
