@@ -1,0 +1,349 @@
+"""The job admin: changelist columns and filters, 100 jobs without S3 requests in a constant
+number of queries, batch progress JSON, the change page, the job actions, the credits page and
+the generic inline on the source model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin import helpers
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from django_imageops.conf import get_storage
+from django_imageops.models import ImageJob, ImageJobEvent, VendorCredits
+from tests.conftest import make_image
+from tests.testapp.models import Photo
+
+CHANGELIST = "admin:django_imageops_imagejob_changelist"
+
+
+@pytest.fixture
+def photo(db):
+    photo = Photo(title="Red")
+    photo.image.save("red.png", ContentFile(make_image(64, 48)))
+    return photo
+
+
+def make_jobs(photo, count, *, batch=None, **fields) -> list[ImageJob]:
+    """``count`` finished-looking jobs on ``photo`` with a result *name* on S3 (no file: the
+    admin must not need one)."""
+    now = timezone.now()
+    content_type = ContentType.objects.get_for_model(Photo)
+    defaults = {
+        "operation": "remove_background",
+        "provider": "clippingmagic",
+        "status": ImageJob.Status.SUCCEEDED,
+        "source_content_type": content_type,
+        "source_object_id": str(photo.pk),
+        "source_field": "image",
+        "source_name": photo.image.name,
+        "result_width": 64,
+        "result_height": 48,
+        "credits_consumed": Decimal("1"),
+        "started_at": now - timedelta(seconds=3),
+        "finished_at": now,
+        "batch": batch,
+    }
+    defaults.update(fields)
+    created = []
+    for _ in range(count):
+        job = ImageJob(**defaults)
+        job.result.name = f"imageops/results/remove_background/{job.uuid}.png"
+        created.append(job)
+    return ImageJob.objects.bulk_create(created)
+
+
+class S3RequestCounter:
+    """Counts HTTP requests boto3 sends through the imageops storage's client."""
+
+    def __init__(self):
+        self.count = 0
+        self.events = get_storage().connection.meta.client.meta.events
+
+    def __call__(self, **kwargs):
+        self.count += 1
+
+    def __enter__(self):
+        self.events.register("before-send.s3", self)
+        return self
+
+    def __exit__(self, *exc):
+        self.events.unregister("before-send.s3", self)
+
+
+@pytest.mark.django_db
+def test_changelist_columns(admin_client, photo):
+    job = make_jobs(
+        photo, 1, error_message="Vendor said no " * 10, result_width=160, result_height=120
+    )[0]
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert 'class="imageops-badge imageops-succeeded"' in html
+    assert reverse("admin:testapp_photo_change", args=[photo.pk]) in html
+    # before: the source on its storage; after: a presigned S3 URL sized from width/height.
+    assert f'src="/media/{photo.image.name}"' in html
+    assert f"/imageops-test/{job.result.name}?" in html
+    assert 'width="80" height="60"' in html  # 160x120 scaled to the 80-pixel box
+    assert "3.0 s" in html
+    assert 'class="imageops-error"' in html
+    for param in ("status__exact", "operation__exact", "provider__exact", "created_at__gte"):
+        assert param in html  # the filters
+    assert "Vendor credits" in html
+
+
+@pytest.mark.django_db
+def test_changelist_search_and_batch_filter(admin_client, photo):
+    batch = uuid.uuid4()
+    in_batch = make_jobs(photo, 2, batch=batch)
+    make_jobs(photo, 3, error_message="boom")
+    response = admin_client.get(reverse(CHANGELIST), {"batch": str(batch)})
+    assert response.context["cl"].result_count == 2
+    assert {j.pk for j in response.context["cl"].result_list} == {j.pk for j in in_batch}
+    response = admin_client.get(reverse(CHANGELIST), {"q": "boom"})
+    assert response.context["cl"].result_count == 3
+    response = admin_client.get(reverse(CHANGELIST), {"batch": "not-a-uuid"})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 0
+
+
+def _render(client) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as queries, S3RequestCounter() as s3:
+        response = client.get(reverse(CHANGELIST))
+        assert response.status_code == 200
+    return len(queries), s3.count
+
+
+@pytest.mark.django_db
+def test_100_jobs_render_without_s3_requests_in_constant_queries(admin_client, photo, s3_server):
+    make_jobs(photo, 5)
+    small_queries, small_s3 = _render(admin_client)
+    make_jobs(photo, 95)
+    large_queries, large_s3 = _render(admin_client)
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert html.count('class="imageops-thumb"') == 200  # before + after for 100 jobs
+    assert small_queries == large_queries
+    assert small_s3 == large_s3 == 0
+    # The counter does see real requests (so the zero above means something).
+    with S3RequestCounter() as s3:
+        get_storage().exists("anything.png")
+    assert s3.count == 1
+
+
+@pytest.mark.django_db
+def test_batch_progress_panel_and_json(admin_client, photo):
+    batch = uuid.uuid4()
+    make_jobs(photo, 2, batch=batch)
+    make_jobs(photo, 1, batch=batch, status=ImageJob.Status.PENDING, result="")
+    make_jobs(photo, 1, batch=batch, status=ImageJob.Status.FAILED, result="")
+    html = admin_client.get(reverse(CHANGELIST), {"batch": str(batch)}).content.decode()
+    assert 'id="imageops-progress"' in html
+    assert '<b data-count="succeeded">2</b>' in html
+    assert '<b data-count="queued">1</b>' in html
+    url = reverse("admin:django_imageops_imagejob_batch_progress", args=[batch])
+    assert f'data-url="{url}"' in html
+    data = admin_client.get(url).json()
+    assert data["total"] == 4
+    assert data["counts"]["succeeded"] == 2
+    assert data["counts"]["queued"] == 1
+    assert data["counts"]["failed"] == 1
+    assert data["done"] is False
+    assert data["percent"]["succeeded"] == 50
+    assert len(data["jobs"]) == 4
+    ImageJob.objects.filter(status=ImageJob.Status.PENDING).update(status="canceled")
+    assert admin_client.get(url).json()["done"] is True
+
+
+@pytest.mark.django_db
+def test_batch_progress_needs_admin_login(client, photo):
+    url = reverse("admin:django_imageops_imagejob_batch_progress", args=[uuid.uuid4()])
+    assert client.get(url).status_code == 302  # to the login page
+
+
+@pytest.mark.django_db
+def test_change_page_before_after_params_history_and_no_api_key(admin_client, photo, settings):
+    secret_key = "cm-secret-key-do-not-leak"
+    settings.IMAGEOPS = {
+        **settings.IMAGEOPS,
+        "VENDORS": {
+            **settings.IMAGEOPS["VENDORS"],
+            "clippingmagic": {
+                **settings.IMAGEOPS["VENDORS"]["clippingmagic"],
+                "API_KEY": secret_key,
+            },
+        },
+    }
+    job = make_jobs(
+        photo,
+        1,
+        params={"mode": "review", "test": True},
+        vendor_image_id="4242",
+        vendor_secret="image-secret-xyz",
+        vendor_state={"api_key": secret_key, "note": "kept"},
+        error_code="invalid_image",
+        error_message="ClippingMagic could not read the image",
+    )[0]
+    ImageJobEvent.objects.create(job=job, kind="attempt", message="attempt 1")
+    ImageJobEvent.objects.create(job=job, kind="error", message="vendor 503")
+    response = admin_client.get(reverse("admin:django_imageops_imagejob_change", args=[job.pk]))
+    html = response.content.decode()
+    assert 'class="imageops-same-scale"' in html
+    assert f'src="/media/{photo.image.name}"' in html
+    assert f"/imageops-test/{job.result.name}?" in html
+    assert "&quot;mode&quot;: &quot;review&quot;" in html
+    assert "4242" in html and "kept" in html
+    assert "attempt 1" in html and "vendor 503" in html
+    assert "ClippingMagic could not read the image" in html
+    assert reverse("django_imageops:clippingmagic-editor", args=[job.uuid]) in html
+    assert secret_key not in html
+    assert "image-secret-xyz" not in html
+    assert 'name="_save"' not in html  # read-only
+
+
+@pytest.mark.django_db
+def test_jobs_cannot_be_added_by_hand(admin_client):
+    response = admin_client.get(reverse("admin:django_imageops_imagejob_add"))
+    assert response.status_code == 403
+
+
+def _act(client, action, selected, follow=True):
+    return client.post(
+        reverse(CHANGELIST),
+        {"action": action, helpers.ACTION_CHECKBOX_NAME: [j.pk for j in selected], "index": 0},
+        follow=follow,
+    )
+
+
+@pytest.mark.django_db
+def test_retry_and_cancel_actions(admin_client, photo):
+    failed = make_jobs(photo, 1, status=ImageJob.Status.FAILED, result="")[0]
+    succeeded = make_jobs(photo, 1)[0]
+    response = _act(admin_client, "retry_jobs", [failed, succeeded])
+    text = response.content.decode()
+    assert "1 job(s) queued again." in text
+    assert "1 job(s) skipped" in text
+    failed.refresh_from_db()
+    assert failed.status == ImageJob.Status.PENDING
+    _act(admin_client, "cancel_jobs", [failed])
+    failed.refresh_from_db()
+    assert failed.status == ImageJob.Status.CANCELED
+
+
+@pytest.mark.django_db
+def test_apply_result_action_fills_the_derived_field(admin_client, photo):
+    job = make_jobs(photo, 1, target_field="cutout")[0]
+    response = _act(admin_client, "apply_results", [job])
+    assert "1 result(s) applied." in response.content.decode()
+    photo.refresh_from_db()
+    assert photo.cutout.name == job.result.name
+    job.refresh_from_db()
+    assert job.applied_at is not None
+
+
+@pytest.mark.django_db
+def test_open_in_editor_action(admin_client, photo):
+    plain = make_jobs(photo, 1, provider="clipdrop", operation="reimagine")[0]
+    response = _act(admin_client, "open_in_editor", [plain])
+    assert "None of the selected jobs" in response.content.decode()
+    review = make_jobs(photo, 1, vendor_image_id="77", params={"mode": "review"})[0]
+    response = _act(admin_client, "open_in_editor", [plain, review], follow=False)
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "django_imageops:clippingmagic-editor", args=[review.uuid]
+    )
+
+
+def _review_job(photo, sandbox_image) -> ImageJob:
+    return make_jobs(
+        photo,
+        1,
+        status=ImageJob.Status.WAITING_FOR_EDITOR,
+        result="",
+        params={"mode": "review", "test": False},
+        vendor_image_id=str(sandbox_image["id"]),
+        vendor_secret=sandbox_image["secret"],
+    )[0]
+
+
+def _upload_to_sandbox(sandbox) -> dict:
+    import requests
+    from django.conf import settings
+
+    response = requests.post(
+        f"{settings.SANDBOX_URL}/clippingmagic/api/v1/images",
+        auth=("1", "sandbox"),
+        files={"image": ("p.png", make_image(64, 48), "image/png")},
+        data={"format": "json"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["image"]
+
+
+@pytest.mark.django_db
+def test_fetch_editor_results_action(admin_client, photo, sandbox, s3):
+    job = _review_job(photo, _upload_to_sandbox(sandbox))
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+    response = _act(admin_client, "fetch_editor_results", [job])
+    assert "Fetched the editor results of 1 job(s)." in response.content.decode()
+    job.refresh_from_db()
+    assert job.result
+    assert job.status == ImageJob.Status.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_delete_vendor_copy_action(admin_client, photo, sandbox):
+    image = _upload_to_sandbox(sandbox)
+    job = _review_job(photo, image)
+    response = _act(admin_client, "delete_vendor_copies", [job])
+    assert "Deleted 1 vendor-side copy(ies)." in response.content.decode()
+    job.refresh_from_db()
+    assert job.vendor_image_id == "" and job.vendor_secret == ""
+    assert job.events.filter(message__contains=f"{image['id']} deleted").exists()
+    counters = sandbox.counters()["clippingmagic"]
+    assert counters["calls"] >= 2  # upload + delete
+
+
+@pytest.mark.django_db
+def test_credits_page_and_refresh(admin_client, photo, sandbox):
+    VendorCredits.objects.create(vendor="clipdrop", remaining=Decimal("97"))
+    make_jobs(photo, 2, provider="clipdrop", operation="reimagine", credits_consumed=Decimal(2))
+    make_jobs(
+        photo,
+        1,
+        provider="clipdrop",
+        operation="reimagine",
+        credits_consumed=Decimal(5),
+        finished_at=timezone.now() - timedelta(days=40),
+    )
+    url = reverse("admin:django_imageops_imagejob_credits")
+    response = admin_client.get(url)
+    rows = {row["vendor"]: row for row in response.context["vendors"]}
+    assert rows["clipdrop"]["remaining"] == Decimal("97")
+    assert rows["clipdrop"]["today"] == Decimal(4)
+    assert rows["clipdrop"]["month"] == Decimal(4)
+    assert rows["clippingmagic"]["remaining"] is None
+    html = response.content.decode()
+    assert 'name="refresh" value="clippingmagic"' in html
+    response = admin_client.post(url, {"refresh": "clippingmagic"}, follow=True)
+    assert "Balance refreshed." in response.content.decode()
+    balance = VendorCredits.objects.get(vendor="clippingmagic")
+    assert balance.remaining is not None
+    assert sandbox.counters()["clippingmagic"]["calls"] == 1
+
+
+@pytest.mark.django_db
+def test_inline_on_the_source_change_page(admin_client, photo):
+    job = make_jobs(photo, 1)[0]
+    other = Photo.objects.create(title="Other", image=photo.image.name)
+    make_jobs(other, 1)
+    html = admin_client.get(reverse("admin:testapp_photo_change", args=[photo.pk])).content
+    html = html.decode()
+    assert reverse("admin:django_imageops_imagejob_change", args=[job.pk]) in html
+    assert html.count("imageops-badge imageops-succeeded") == 1
