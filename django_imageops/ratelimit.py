@@ -17,9 +17,11 @@ Limits, per vendor and per credential (API key or account), from ``IMAGEOPS["VEN
 ``REQUESTS_PER_MINUTE`` (Clipdrop: 60)
     Requests are spread evenly: time is cut into slots of ``60 / (REQUESTS_PER_MINUTE - BURST)``
     seconds and a request takes one free slot among the current one and the ``BURST - 1``
-    before it (``BURST`` default 1: no catch-up). So any window of 60 seconds holds at most
-    ``REQUESTS_PER_MINUTE`` requests, whatever window the vendor counts in, and a slot that no
-    worker was free to take is not lost for ``BURST`` slots.
+    before it (``BURST`` default: a second's worth, ``REQUESTS_PER_MINUTE // 60``, at least 1;
+    keep it under half the rate). So any 60 seconds hold at most ``REQUESTS_PER_MINUTE``
+    requests, whatever window the vendor counts in, and a slot that no worker was free to take
+    is not lost for ``BURST`` slots. A caller told to wait is given its own future slot to come
+    back at (a booking), so deferred jobs return one per slot rather than all at once.
 ``CONCURRENCY`` (ClippingMagic: 5)
     At most that many calls in flight. A slot is leased with an expiry (``LEASE_SECONDS``,
     default: the connect + read timeout + 60 s) so a crashed worker cannot hold it for ever;
@@ -47,6 +49,10 @@ from .conf import get_setting, get_settings, vendor_settings
 
 #: Seconds a worker is told to wait when every concurrency slot is taken (plus up to 50 % jitter).
 CONCURRENCY_RETRY_SECONDS = 1.0
+#: How far ahead deferred callers are given wake-up slots (seconds), and how many slots one
+#: ``reserve`` tries to book before giving a rough wait instead.
+MAX_BOOKING_SECONDS = 600.0
+BOOKING_PROBES = 32
 
 _KEY_PREFIX = "imageops:rl"
 _held = threading.local()
@@ -88,18 +94,41 @@ def _reserve_rate(cache, base: str, requests_per_minute: float, burst: int) -> f
     interval = _slot_seconds(requests_per_minute, burst)
     now = time.time()
     current = int(now // interval)
-    # Slot keys are never reused (the slot number grows with time) and only need to outlive
-    # the catch-up window; the rate is part of the key so a changed setting starts afresh.
+    prefix = f"{base}:rate:{requests_per_minute:g}"
+    # Taking a slot: "add" its key. Slot keys are never reused (the slot number grows with
+    # time) and only need to outlive the catch-up window; the rate is part of the key so a
+    # changed setting starts afresh.
     ttl = max(2, math.ceil(interval * (burst + 1)) + 1)
-    keys = [
-        f"{base}:rate:{requests_per_minute:g}:{slot}"
-        for slot in range(current - burst + 1, current + 1)
-    ]
+    keys = [f"{prefix}:{slot}" for slot in range(current - burst + 1, current + 1)]
     taken = cache.get_many(keys)
     for key in keys:
         if key not in taken and cache.add(key, 1, ttl):
             return 0.0
-    return max((current + 1) * interval - time.time(), 0.001)
+    return _book(cache, prefix, interval, current)
+
+
+def _book(cache, prefix: str, interval: float, current: int) -> float:
+    """Seconds until a future slot that no other deferred caller was sent to.
+
+    Every caller told to wait gets its own wake-up slot (an ``add`` on ``<prefix>:book:<n>``),
+    so deferred jobs come back one per slot instead of all at once. The booking does not hold
+    the slot: whoever comes first when it is due takes it, and a caller that finds it taken is
+    booked again, further on.
+    """
+    horizon = max(1, int(MAX_BOOKING_SECONDS / interval))
+    hint_key = f"{prefix}:book-hint"
+    slot = max(int(cache.get(hint_key) or 0), current + 1)
+    for _ in range(BOOKING_PROBES):
+        if slot - current > horizon:
+            break
+        ttl = max(2, math.ceil((slot - current + 1) * interval) + 1)
+        if cache.add(f"{prefix}:book:{slot}", 1, ttl):
+            # The hint only saves probes; a stale or lost hint costs a few extra "add" calls.
+            cache.set(hint_key, slot + 1, ttl)
+            return max(slot * interval - time.time(), 0.001)
+        slot += 1
+    # Fully booked as far as we look: come back later, spread over a few slots.
+    return max(slot * interval - time.time(), 0.001) + random.random() * interval * 4
 
 
 def _reserve_slot(cache, base: str, provider: str, credential: str, limits: dict) -> float:
@@ -171,8 +200,9 @@ def reserve(provider: str, credential: str, *, resource: str | None = None) -> f
         holding_slot = True
 
     if limits.get("REQUESTS_PER_MINUTE"):
-        burst = max(1, int(limits.get("BURST") or 1))
-        wait = _reserve_rate(cache, base, float(limits["REQUESTS_PER_MINUTE"]), burst)
+        rpm = float(limits["REQUESTS_PER_MINUTE"])
+        burst = max(1, int(limits.get("BURST") or rpm // 60))
+        wait = _reserve_rate(cache, base, rpm, burst)
         if wait:
             if holding_slot:
                 release(provider, credential)

@@ -7,7 +7,9 @@ together they never exceed the limit while still using most of it.
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
 import subprocess
 import sys
@@ -75,7 +77,7 @@ def _hammer(provider, credential, seconds, threads=6, release_after=None):
 
 
 def test_requests_per_minute_are_spread_and_near_the_limit(locmem, settings):
-    settings.IMAGEOPS = _imageops(settings, clipdrop={"REQUESTS_PER_MINUTE": 600})
+    settings.IMAGEOPS = _imageops(settings, clipdrop={"REQUESTS_PER_MINUTE": 600, "BURST": 1})
     seconds = 1.5
     grants = _hammer("clipdrop", "key-a", seconds)
     # 600/min = 10/s: never more than the limit in the window, and most of it used.
@@ -94,6 +96,31 @@ def test_reserve_over_the_limit_returns_seconds_until_the_next_slot(locmem, sett
     assert 0 < wait <= 60 / 59 + 0.01
     # Another credential has its own budget.
     assert ratelimit.reserve("clipdrop", "key-b") == 0
+
+
+def test_deferred_callers_get_one_wake_up_slot_each(locmem, settings):
+    settings.IMAGEOPS = _imageops(settings, clipdrop={"REQUESTS_PER_MINUTE": 600, "BURST": 1})
+    slot = 60 / 599
+    assert ratelimit.reserve("clipdrop", "key") == 0
+    waits = [ratelimit.reserve("clipdrop", "key") for _ in range(5)]
+    # Each deferred caller is sent to the next free slot: the herd is spread out.
+    assert all(w > 0 for w in waits)
+    gaps = [b - a for a, b in itertools.pairwise(waits)]
+    assert all(slot * 0.8 < gap < slot * 1.2 for gap in gaps), waits
+    # Coming back when told, every one of them gets its slot.
+    start = time.time()
+    granted = 0
+    for wait in waits:
+        time.sleep(max(0.0, start + wait - time.time()) + slot * 0.1)
+        granted += ratelimit.reserve("clipdrop", "key") == 0
+    assert granted == 5
+
+
+def test_default_burst_lets_idle_slots_be_caught_up(locmem, settings):
+    settings.IMAGEOPS = _imageops(settings, clipdrop={"REQUESTS_PER_MINUTE": 600})
+    # Default BURST is a second's worth (10 at 600/min): an idle limiter grants that many now.
+    results = [ratelimit.reserve("clipdrop", "key") for _ in range(15)]
+    assert results.count(0.0) == 10
 
 
 def test_any_60_seconds_hold_at_most_the_limit_with_burst(locmem, settings, monkeypatch):
@@ -272,12 +299,16 @@ def test_processes_sharing_redis_stay_within_the_limit(redis_url):
         grants.append(json.loads(out))
     assert all(grants), "every process got some of the budget"
     times = sorted(t for per_child in grants for t in per_child)
-    # 300/min = 5/s over 3 s: 15 slots at most (+1 for a window edge), most of them used.
-    assert len(times) <= 5 * seconds + 1
+    # 300/min with the default BURST of 5: slots of 60/295 s, plus 5 caught-up idle slots at
+    # the start; at most that, and most of it used.
+    slot = 60 / 295
+    assert len(times) <= seconds / slot + 5 + 1
     assert len(times) >= 0.8 * 5 * seconds
-    slot = 60 / 299
-    slots = [int(t // slot) for t in times]
-    assert len(set(slots)) == len(slots), "two processes won the same slot"
+    # Any L seconds hold at most L/slot + BURST grants (a slot granted at most once).
+    for length in (0.5, 1.0, 2.0):
+        for index, start in enumerate(times):
+            count = sum(1 for t in times[index:] if t < start + length)
+            assert count <= math.ceil(length / slot + 5), (length, count)
 
 
 @pytest.fixture(scope="module")
