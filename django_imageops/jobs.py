@@ -524,6 +524,9 @@ def _call_vendor(job: ImageJob, call, *, count_attempt: bool = True) -> VendorRe
             retry_after=exc.retry_after,
             seconds=round(time.monotonic() - started, 3),
         )
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            # Every worker waits it out, not only this job.
+            ratelimit.backoff(provider, credential, exc.retry_after)
         if exc.retryable:
             _retry_or_fail(job, exc.error_code, _plain_message(exc), error=exc)
         else:
@@ -532,9 +535,6 @@ def _call_vendor(job: ImageJob, call, *, count_attempt: bool = True) -> VendorRe
     finally:
         ratelimit.release(provider, credential)
     _record_credits(job, result)
-    state = dict(job.vendor_state)
-    if state.pop("consecutive_429", None) is not None:
-        _update(job, vendor_state=state)
     _event(
         job,
         Kind.VENDOR_CALL,
@@ -628,11 +628,8 @@ def _backoff(job: ImageJob, error: VendorError | None) -> float:
     back-off with jitter (``IMAGEOPS["RETRY_BACKOFF"]`` base, ``RETRY_BACKOFF_MAX`` cap)."""
     cap = float(get_setting("RETRY_BACKOFF_MAX"))
     if error is not None and error.retry_after is not None:
+        # Retry-After, or ClippingMagic's 5 s x consecutive 429s (counted by its client).
         return min(float(error.retry_after), cap)
-    if isinstance(error, RateLimited) and job.provider == "clippingmagic":
-        count = int(job.vendor_state.get("consecutive_429", 0)) + 1
-        _update(job, vendor_state={**job.vendor_state, "consecutive_429": count})
-        return min(5.0 * count, cap)
     base = float(get_setting("RETRY_BACKOFF"))
     delay = base * (2 ** max(0, job.attempts - 1))
     return min(delay * random.uniform(0.5, 1.5), cap)
@@ -890,8 +887,9 @@ def _piktid_generate(job: ImageJob) -> None:
     _piktid_schedule_poll(job)
 
 
-def _piktid_schedule_poll(job: ImageJob) -> None:
-    interval = max(3.0, float(vendor_settings("piktid").get("POLL_INTERVAL", 3.0)))
+def _piktid_schedule_poll(job: ImageJob, interval: float | None = None) -> None:
+    if interval is None:
+        interval = max(3.0, float(vendor_settings("piktid").get("POLL_INTERVAL", 3.0)))
     when = timezone.now() + timedelta(seconds=interval)
     if _update(job, Status.RUNNING, next_attempt_at=when):
         _schedule(job, when)
@@ -901,12 +899,19 @@ def _piktid_poll(job: ImageJob) -> None:
     state = dict(job.vendor_state)
     timeout = float(vendor_settings("piktid").get("TIMEOUT", 600.0))
     image_id = job.vendor_image_id
+    elapsed = time.time() - float(state.get("generated_at", time.time()))
+    if elapsed > timeout:
+        _fail(
+            job,
+            "timeout",
+            _("PiktID did not deliver a result within %(seconds)d seconds.") % {"seconds": timeout},
+        )
+        return
     provider = job.provider
     credential = operations.credential(provider)
-    wait = ratelimit.reserve(provider, credential)
+    wait = ratelimit.reserve(provider, credential, resource=image_id)
     if wait and wait > 0:
-        ratelimit.release(provider, credential)
-        _piktid_schedule_poll(job)
+        _piktid_schedule_poll(job, max(wait, 0.5))
         return
     try:
         client = _client(provider)
@@ -942,14 +947,6 @@ def _piktid_poll(job: ImageJob) -> None:
             "error": data.get("error") or "unknown error"
         }
         _fail(job, "vendor_failed", message)
-        return
-    elapsed = time.time() - float(state.get("generated_at", time.time()))
-    if elapsed > timeout:
-        _fail(
-            job,
-            "timeout",
-            _("PiktID did not deliver a result within %(seconds)d seconds.") % {"seconds": timeout},
-        )
         return
     _piktid_schedule_poll(job)
 

@@ -512,11 +512,17 @@ class UncropSpec(OperationSpec):
                 _("top + bottom crop away the whole %(height)s-pixel height.")
                 % {"height": info.height}
             ]
-        too_big = max(new_width, new_height) > PIKTID_MAX_SIDE
-        if provider == "piktid" and not errors and too_big:
+        out_of_range = not (
+            PIKTID_MIN_SIDE <= new_width <= PIKTID_MAX_SIDE
+            and PIKTID_MIN_SIDE <= new_height <= PIKTID_MAX_SIDE
+        )
+        if provider == "piktid" and not errors and out_of_range:
             errors["left"] = [
-                _("The result would be %(w)sx%(h)s pixels; PiktID makes at most %(max)s.")
-                % {"w": new_width, "h": new_height, "max": PIKTID_MAX_SIDE}
+                _(
+                    "The result would be %(w)sx%(h)s pixels; PiktID makes sides of "
+                    "%(min)s..%(max)s pixels."
+                )
+                % {"w": new_width, "h": new_height, "min": PIKTID_MIN_SIDE, "max": PIKTID_MAX_SIDE}
             ]
         if errors:
             raise ValidationError(errors)
@@ -718,9 +724,24 @@ def build_client(provider: str, *, tokens: dict | None = None, on_tokens=None):
     """A vendor client for ``provider`` configured from ``IMAGEOPS["VENDORS"][provider]``.
 
     ``tokens``/``on_tokens`` are PiktID's stored token pair and the callback that persists a new
-    pair. Connections are reused per thread.
+    pair (a new PiktID client is built each time, from the stored tokens). Other clients are
+    kept per thread.
     """
     conf = vendor_settings(provider)
+    if provider != "piktid":
+        # One client per thread and configuration: connections are reused, and ClippingMagic's
+        # client counts consecutive 429s per thread for its linear back-off, as the vendor asks.
+        key = (provider, repr(sorted(conf.items())), repr(get_setting("TIMEOUT")))
+        clients = getattr(_sessions, "clients", None)
+        if clients is None:
+            clients = _sessions.clients = {}
+        if key not in clients:
+            clients[key] = _new_client(provider, conf)
+        return clients[key]
+    return _new_client(provider, conf, tokens=tokens, on_tokens=on_tokens)
+
+
+def _new_client(provider: str, conf: dict, *, tokens=None, on_tokens=None):
     cls = get_client_class(provider)
     common = {"base_url": conf["BASE_URL"], "session": _session(provider)}
     timeout = get_setting("TIMEOUT")

@@ -1,0 +1,64 @@
+"""``manage.py imageops_run``: run image jobs in this process.
+
+- ``imageops_run --due``: every job that is due (pending retries whose time has come, PiktID
+  polls that are due). For task backends that cannot defer (the ImmediateBackend): run it every
+  minute from cron, or with ``--loop`` as a small long-running process.
+- ``imageops_run <uuid> [<uuid> ...]``: those jobs now, even when their next attempt is later.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from django_imageops import jobs
+from django_imageops.models import ImageJob
+
+
+class Command(BaseCommand):
+    help = "Run due image jobs (--due) or the named jobs (UUIDs) in this process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("job_uuids", nargs="*", metavar="UUID", help="Jobs to run now.")
+        parser.add_argument("--due", action="store_true", help="Run every job that is due.")
+        parser.add_argument("--limit", type=int, default=None, help="Run at most this many.")
+        parser.add_argument(
+            "--loop",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="With --due: keep running, looking for due jobs every SECONDS.",
+        )
+
+    def handle(self, *args, job_uuids, due, limit, loop, verbosity, **options):
+        if not job_uuids and not due:
+            raise CommandError("Give job UUIDs, or --due.")
+        ran = 0
+        if job_uuids:
+            found = {str(j.uuid): j for j in ImageJob.objects.filter(uuid__in=job_uuids)}
+            missing = [u for u in job_uuids if u not in found]
+            if missing:
+                raise CommandError(f"No such job: {', '.join(missing)}")
+            for job_uuid in job_uuids:
+                job = found[job_uuid]
+                # Make a waiting retry due now; running and finished jobs are left alone.
+                ImageJob.objects.filter(pk=job.pk, status=ImageJob.Status.PENDING).update(
+                    next_attempt_at=timezone.now()
+                )
+                result = jobs.run_job(job.pk)
+                if result is None:
+                    self.stdout.write(f"{job_uuid}: not run (status {job.status})")
+                    continue
+                ran += 1
+                if verbosity >= 1:
+                    self.stdout.write(f"{job_uuid}: {result.status}")
+        if due:
+            while True:
+                ran += jobs.run_due(limit=limit)
+                if loop is None:
+                    break
+                time.sleep(loop)
+        if verbosity >= 1:
+            self.stdout.write(f"Ran {ran} job(s).")
