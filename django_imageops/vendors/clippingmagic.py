@@ -257,7 +257,8 @@ class ClippingMagicClient(BaseClient):
         """
         if format not in DOWNLOAD_FORMATS:
             raise InvalidRequest(f"format must be one of {DOWNLOAD_FORMATS}, not {format!r}")
-        params = {"format": format} if format else None
+        # "result" is the default download (the docs list no format=result for downloads).
+        params = {"format": format} if format not in (None, "result") else None
         response = self._request(
             "GET", f"api/v1/images/{_path_id(image_id)}", params=params, allow_redirects=True
         )
