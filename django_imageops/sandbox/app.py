@@ -789,7 +789,7 @@ class SandboxApp:
             return self._error("piktid", 400, "access_token and refresh_token are required")
         with self._lock:
             record = self._pk_tokens.get(access)
-            if record is None or record.refresh_token != refresh or record.revoked:
+            if record is None or record.refresh_token != refresh:
                 return self._error("piktid", 401, "Invalid refresh token")
             if record.refreshed or time.time() >= record.refresh_expires:
                 # Reusing a refresh token revokes every token of the user.
@@ -798,6 +798,8 @@ class SandboxApp:
                 return self._error(
                     "piktid", 401, "Refresh token already used or expired: all tokens revoked"
                 )
+            if record.revoked:
+                return self._error("piktid", 401, "Invalid refresh token")
             record.refreshed = True
             record.revoked = True
         return _json(self._piktid_issue())
