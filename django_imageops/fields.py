@@ -74,6 +74,18 @@ class DerivedImageWidget(forms.Widget):
         return None
 
 
+class DerivedImageFormField(forms.Field):
+    """Form field of a ``DerivedImageField``: disabled, so the form keeps the initial
+    ``FieldFile`` as it is (no upload, no decoding, no storage read)."""
+
+    widget = DerivedImageWidget
+
+    def __init__(self, **kwargs):
+        kwargs["required"] = False
+        kwargs["disabled"] = True
+        super().__init__(**kwargs)
+
+
 class DerivedImageField(models.ImageField):
     """An ImageField filled by a vendor operation run on ``source``.
 
@@ -156,13 +168,13 @@ class DerivedImageField(models.ImageField):
             )
 
     def formfield(self, **kwargs):
-        """A disabled form field with ``DerivedImageWidget``: the admin shows the state, and
-        the file only ever changes through a job."""
+        """A disabled, read-only form field (``DerivedImageWidget``): the admin shows the
+        state, and the file only ever changes through a job. Saving the form reads nothing
+        from storage."""
         kwargs["widget"] = DerivedImageWidget
-        field = super().formfield(**kwargs)
-        field.disabled = True
-        field.required = False
-        return field
+        kwargs["form_class"] = DerivedImageFormField
+        kwargs.pop("max_length", None)
+        return models.Field.formfield(self, **kwargs)
 
     def latest_job(self, instance):
         """The newest ``ImageJob`` targeting this field of ``instance``, or ``None`` (1 query)."""
