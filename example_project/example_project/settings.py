@@ -254,6 +254,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        "django_imageops": {"handlers": ["console"], "level": _env("IMAGEOPS_LOG_LEVEL", "WARNING")}
+        "django_imageops": {
+            "handlers": ["console"],
+            "level": _env("IMAGEOPS_LOG_LEVEL", "WARNING"),
+        },
+        # The embedded S3 server's (werkzeug's) access log would drown the demo's output.
+        "werkzeug": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

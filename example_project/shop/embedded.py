@@ -19,9 +19,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connections
-from django.utils import timezone
-
-from django_imageops.models import ImageJob
 
 #: ``SandboxConfig`` values of the embedded sandbox: a short PiktID generation (1 s instead of
 #: the sandbox's 5 s) keeps the demo quick; the app still polls PiktID at most every 3 s.
@@ -145,36 +142,16 @@ def reset_database() -> bool:
     return deleted
 
 
-def due_job_ids(now=None) -> list[int]:
-    """Ids of unfinished jobs whose next attempt time has come (deferred retries, PiktID polls).
-
-    ``jobs.run_job`` claims each atomically, so running an id that another loop also picked up
-    is harmless.
-    """
-    now = now or timezone.now()
-    return list(
-        ImageJob.objects.filter(
-            status__in=[ImageJob.Status.PENDING, ImageJob.Status.RUNNING],
-            next_attempt_at__isnull=False,
-            next_attempt_at__lte=now,
-        )
-        .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)
-    )
-
-
 def run_due_jobs() -> int:
-    """Run every due job once through ``jobs.run_job``.
+    """Run every due job once (``jobs.run_due``: deferred retries, PiktID polls whose time has
+    come). ``jobs.run_job`` claims each job atomically, so two loops never run one job twice.
 
     Returns:
         The number of jobs run.
     """
     from django_imageops import jobs
 
-    ids = due_job_ids()
-    for job_id in ids:
-        jobs.run_job(job_id)
-    return len(ids)
+    return jobs.run_due()
 
 
 class DueJobsLoop(threading.Thread):
