@@ -216,8 +216,12 @@ def clippingmagic_editor(request: HttpRequest, job_uuid) -> HttpResponse:
         "pollTimeout": 120.0,
         "text": _page_text(),
     }
+    site_context = admin.site.each_context(request)
+    if not site_context.get("has_permission"):
+        # A creator who is not staff: no admin sidebar ("no permission to view anything").
+        site_context["is_nav_sidebar_enabled"] = False
     context = {
-        **admin.site.each_context(request),
+        **site_context,
         "title": _("Edit the cut-out"),
         "job": job,
         "editor_ready": ready,
