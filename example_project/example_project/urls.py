@@ -1,8 +1,6 @@
 """URLconf of the example project: the admin, the ClippingMagic editor, the REST API and its
 OpenAPI schema with Swagger UI."""
 
-from importlib.util import find_spec
-
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -11,11 +9,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("imageops/", include("django_imageops.urls")),
+    path("api/imageops/", include("django_imageops.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
-
-if find_spec("django_imageops.urls"):
-    urlpatterns.append(path("imageops/", include("django_imageops.urls")))
-if find_spec("django_imageops.api") and find_spec("django_imageops.api.urls"):
-    urlpatterns.append(path("api/imageops/", include("django_imageops.api.urls")))

@@ -23,6 +23,7 @@ from django.core.files import File
 from PIL import Image, ImageDraw, ImageFont
 
 from django_imageops import jobs
+from django_imageops.conf import default_provider
 from django_imageops.models import ImageJob
 from django_imageops.signals import job_failed, job_succeeded
 
@@ -61,6 +62,14 @@ def _centre_half(width: int, height: int) -> dict:
     return {"x": width // 4, "y": height // 4, "width": width // 2, "height": height // 2}
 
 
+def derived_step(label: str, field_name: str) -> Step:
+    """The step that fills ``Product.<field_name>``, a DerivedImageField: its operation,
+    provider and params come from the field's declaration."""
+    field = Product._meta.get_field(field_name)
+    provider = field.provider or default_provider(field.operation)
+    return Step(label, field.operation, provider, dict(field.params), target_field=field_name)
+
+
 #: What the demo runs, in order. PiktID goes first: its generation is asynchronous, so its polls
 #: overlap with the synchronous jobs that follow.
 STEPS: tuple[Step, ...] = (
@@ -71,21 +80,9 @@ STEPS: tuple[Step, ...] = (
         {"left": BANNER_EXTEND, "right": BANNER_EXTEND, "top": 0, "bottom": 0},
     ),
     Step("crop / pixlab", "crop", "pixlab", _centre_half),
-    Step(
-        "uncrop / clipdrop",
-        "uncrop",
-        "clipdrop",
-        {"left": BANNER_EXTEND, "right": BANNER_EXTEND, "top": 0, "bottom": 0, "seed": 42},
-        target_field="banner",
-    ),
+    derived_step("banner: uncrop / clipdrop", "banner"),
     Step("reimagine / clipdrop", "reimagine", "clipdrop"),
-    Step(
-        "cut-out / clippingmagic",
-        "remove_background",
-        "clippingmagic",
-        {"mode": "auto"},
-        target_field="cutout",
-    ),
+    derived_step("cut-out: clippingmagic", "cutout"),
     Step(
         "review / clippingmagic",
         "remove_background",
