@@ -17,7 +17,7 @@ FORMAT_NAMES = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP
 FORMAT_NAMES["TIFF"] = "tiff"
 
 #: Side of the working copy background removal segments (pixels).
-_MASK_WORK_SIDE = 256
+_MASK_WORK_SIDE = 192
 
 
 class BadImage(ValueError):
@@ -166,16 +166,17 @@ def background_mask(image: Image.Image, iterations: int = 3) -> Image.Image:
     """An ``L`` mask of ``image``'s size: 255 subject, 0 background, soft edges.
 
     A small GrabCut-like loop on a copy at most ``_MASK_WORK_SIDE`` pixels a side: colours are
-    quantised to a 48-colour palette (fast octree); the border ring seeds the background colour model and a
-    central ellipse the subject's; each pass scores every pixel by the two colour histograms
-    blended with a centre-weighted spatial prior, thresholds and smooths, and re-learns both
-    models from the result. Enclosed background is filled; the mask is scaled back up.
+    quantised to a 48-colour median-cut palette; the border ring seeds the background
+    colour model and a central ellipse the subject's; each pass scores every pixel by the two
+    colour histograms blended with a centre-weighted spatial prior, thresholds and smooths,
+    and re-learns both models from the result. Enclosed background is filled; the mask is
+    scaled back up.
     """
     small = image.convert("RGB")
     small.thumbnail((_MASK_WORK_SIDE, _MASK_WORK_SIDE), Image.Resampling.BILINEAR)
     small = small.filter(ImageFilter.GaussianBlur(1))
     w, h = small.size
-    palette = small.quantize(colors=48, method=Image.Quantize.FASTOCTREE)
+    palette = small.quantize(colors=48, method=Image.Quantize.MEDIANCUT)
     index = Image.frombytes("L", (w, h), palette.tobytes())
     prior = ImageChops.invert(Image.radial_gradient("L").resize((w, h), Image.Resampling.BILINEAR))
     ring = max(2, min(w, h) // 25)
