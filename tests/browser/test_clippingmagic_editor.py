@@ -91,7 +91,9 @@ class EditorPage:
     """A browser page logged in as ``user`` with ClippingMagic.js stubbed; records every
     response's body and headers."""
 
-    def __init__(self, chromium, live_server, user, sandbox, next_event="result-generated"):
+    def __init__(
+        self, chromium, live_server, user, sandbox, next_event="result-generated", stub=True
+    ):
         client = Client()
         client.force_login(user)
         self.context = chromium.new_context(locale="en-US", viewport={"width": 1100, "height": 800})
@@ -109,16 +111,20 @@ class EditorPage:
         self.sandbox = sandbox
         self.console: list[str] = []
         js_url = django_settings.IMAGEOPS["VENDORS"]["clippingmagic"]["JS_URL"]
+        if stub:
+            self.stub_clippingmagic_js(js_url)
+        self.page.expose_function("cmPersonEdits", self.person_edits)
+        self.responses = []
+        self.page.on("response", lambda response: self.responses.append(response))
+        self.page.on("console", lambda message: self.console.append(message.text))
+
+    def stub_clippingmagic_js(self, js_url):
         self.page.route(
             js_url,
             lambda route: route.fulfill(
                 status=200, content_type="application/javascript", body=STUB_JS
             ),
         )
-        self.page.expose_function("cmPersonEdits", self.person_edits)
-        self.responses = []
-        self.page.on("response", lambda response: self.responses.append(response))
-        self.page.on("console", lambda message: self.console.append(message.text))
 
     def person_edits(self, image_id: str) -> str:
         if self.next_event == "result-generated":
@@ -158,8 +164,8 @@ class EditorPage:
 def open_editor(chromium, live_server, sandbox):
     pages = []
 
-    def open_editor(user, job, next_event="result-generated", init_errors=None):
-        editor = EditorPage(chromium, live_server, user, sandbox, next_event)
+    def open_editor(user, job, next_event="result-generated", init_errors=None, stub=True):
+        editor = EditorPage(chromium, live_server, user, sandbox, next_event, stub=stub)
         if init_errors:
             editor.page.add_init_script(f"window.__cmInitErrors = {init_errors!r};")
         pages.append(editor)
@@ -292,3 +298,31 @@ def test_clippingmagic_editor_review_waits_for_the_upload_then_opens(
 
     page.wait_for_selector('#imageops-editor[data-state="exited"]', timeout=20_000)
     assert editor.recorded()["edit"]["image"]["secret"] == job.vendor_secret
+
+
+def test_clippingmagic_editor_review_with_the_sandbox_clippingmagic_js(open_editor, sandbox, s3):
+    """The same page with the sandbox's ClippingMagic.js stand-in (what ``make serve`` uses):
+    a person clicks Save in its overlay, twice; each save becomes a new stored result."""
+    user = make_user("creator")
+    job = create_review_job(user=user)
+    editor = open_editor(user, job, stub=False)
+    page = editor.page
+    page.click("[data-clippingmagic=save]")
+    page.wait_for_selector('#imageops-editor[data-state="result-stored"]', timeout=20_000)
+    job.refresh_from_db()
+    first = job.result.name
+    assert job.vendor_result_revision == 1
+
+    first_src = page.get_attribute("#imageops-editor-result-image", "src")
+    page.click("[data-clippingmagic=save]")
+    page.wait_for_function(
+        "src => document.getElementById('imageops-editor-result-image').src !== src",
+        arg=first_src,
+        timeout=20_000,
+    )
+    job.refresh_from_db()
+    assert job.vendor_result_revision == 2
+    assert job.result.name != first
+    page.click("[data-clippingmagic=close]")
+    assert page.locator("#imageops-editor-open").is_visible()
+    editor.screenshot("clippingmagic-editor-sandbox-js")
