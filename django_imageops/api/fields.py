@@ -19,6 +19,8 @@ are read with one query, whatever the list's length.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -55,10 +57,23 @@ def derived_state(has_file: bool, job_status: str | None) -> str:
     return DerivedImageState.EMPTY
 
 
-def latest_job_statuses(instances, field_name: str) -> dict[str, str]:
-    """``{str(pk): status}`` of the newest job targeting ``field_name`` of each instance.
+class DerivedImageInfo(NamedTuple):
+    """What the jobs targeting one object's derived field say about it."""
 
-    One query for all ``instances`` (which share a model); objects without a job are absent.
+    #: Status of the newest job, or None when no job targeted the field.
+    status: str | None
+    #: Sizes in pixels recorded by the job whose result is the field's current file.
+    width: int | None
+    height: int | None
+
+
+def derived_image_info(instances, field_name: str) -> dict[str, DerivedImageInfo]:
+    """``{str(pk): DerivedImageInfo}`` for ``field_name`` of each of ``instances``.
+
+    One query for all ``instances`` (which share a model), whatever their number; objects that
+    no job ever targeted are absent. Sizes come from the job whose stored result is the file
+    the field now holds (``jobs.apply_result`` puts the result's name there), never from
+    opening the file.
     """
     instances = [obj for obj in instances if obj.pk is not None]
     if not instances:
@@ -71,12 +86,17 @@ def latest_job_statuses(instances, field_name: str) -> dict[str, str]:
             target_field=field_name,
         )
         .order_by("source_object_id", "-created_at", "-id")
-        .values_list("source_object_id", "status")
+        .values_list("source_object_id", "status", "result", "result_width", "result_height")
     )
-    statuses: dict[str, str] = {}
-    for object_id, status in rows:
-        statuses.setdefault(object_id, status)
-    return statuses
+    current = {str(obj.pk): getattr(obj, field_name).name or None for obj in instances}
+    info: dict[str, DerivedImageInfo] = {}
+    for object_id, status, result, width, height in rows:
+        known = info.get(object_id)
+        if known is None:
+            known = info[object_id] = DerivedImageInfo(status, None, None)
+        if known.width is None and result and result == current.get(object_id):
+            info[object_id] = known._replace(width=width, height=height)
+    return info
 
 
 @extend_schema_field(DerivedImageSerializer)
@@ -85,46 +105,49 @@ class ImageJobResultField(serializers.Field):
 
     - ``url`` comes from ``storage.url()`` (no storage request; presigned on a private bucket);
       ``null`` when the field is empty.
-    - ``width``/``height`` come from the model field's ``width_field``/``height_field`` columns
-      when it has them, never from opening the file; else ``null``.
-    - ``status``: see the module docstring. One query per object, or one per list when the
-      parent serializer is used with ``many=True``. On a plain ``ImageField`` the status is
-      ``"ready"`` or ``"empty"`` and no query is made.
+    - ``width``/``height``: from the model field's ``width_field``/``height_field`` columns when
+      it has them, else as recorded by the job that produced the file; never by opening it.
+    - ``status``: see the module docstring.
+
+    One query per object, or one per list when the parent serializer has ``many=True``. On a
+    plain ``ImageField`` no query is made and the status is ``"ready"`` or ``"empty"``.
     """
 
     def __init__(self, **kwargs):
         kwargs["read_only"] = True
         super().__init__(**kwargs)
-        self._statuses: dict[str, str] | None = None
-        self._statuses_for = None
+        self._info: dict[str, DerivedImageInfo] = {}
+        self._info_for = None
 
-    def _job_status(self, instance, model_field: DerivedImageField) -> str | None:
+    def _derived_info(self, instance, model_field: DerivedImageField) -> DerivedImageInfo | None:
         root = self.root
-        many = isinstance(root, serializers.ListSerializer)
-        if many and root.instance is not None:
-            if self._statuses is None or self._statuses_for is not root.instance:
+        if isinstance(root, serializers.ListSerializer) and root.instance is not None:
+            if self._info_for is not root.instance:
                 objects = root.instance
                 cached = getattr(objects, "_result_cache", None)
                 objects = cached if cached is not None else list(objects)
-                self._statuses = latest_job_statuses(objects, model_field.name)
-                self._statuses_for = root.instance
-            return self._statuses.get(str(instance.pk))
-        job = model_field.latest_job(instance)
-        return job.status if job is not None else None
+                self._info = derived_image_info(objects, model_field.name)
+                self._info_for = root.instance
+            return self._info.get(str(instance.pk))
+        return derived_image_info([instance], model_field.name).get(str(instance.pk))
 
     def to_representation(self, value) -> dict:
         instance = getattr(value, "instance", None)
         model_field = getattr(value, "field", None)
+        has_file = bool(value)
         width = height = None
         if instance is not None and model_field is not None:
             width_field = getattr(model_field, "width_field", None)
             height_field = getattr(model_field, "height_field", None)
             width = getattr(instance, width_field, None) if width_field else None
             height = getattr(instance, height_field, None) if height_field else None
-        has_file = bool(value)
         job_status = None
         if isinstance(model_field, DerivedImageField) and instance is not None:
-            job_status = self._job_status(instance, model_field)
+            info = self._derived_info(instance, model_field)
+            if info is not None:
+                job_status = info.status
+                if has_file and width is None and height is None:
+                    width, height = info.width, info.height
         return {
             "status": derived_state(has_file, job_status),
             "url": value.url if has_file else None,

@@ -100,7 +100,12 @@ _LOCATION = OpenApiParameter(
         summary="List image jobs",
         description="Your jobs (staff: everyone's), newest first, paginated.",
         parameters=[ImageJobFilterSerializer],
-        responses={200: ImageJobSerializer(many=True), **_VALIDATION, **_ERRORS},
+        responses={
+            200: ImageJobSerializer(many=True),
+            **_VALIDATION,
+            **_ERRORS,
+            404: _error_response("No such page."),
+        },
     ),
     retrieve=extend_schema(
         summary="Get an image job",
