@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -341,9 +342,12 @@ def _check_derived_fields(batch_jobs: list[ImageJob], steps: list[Step]) -> list
 
 # --- contact sheet ----------------------------------------------------------------------------
 
-THUMB = (240, 180)
-PAD = 10
-LABEL_HEIGHT = 34
+#: Height in pixels of each product's original photo on the sheet; results share its scale.
+ROW_HEIGHT = 180
+#: Narrowest column (pixels), so that the labels fit.
+MIN_COLUMN = 200
+PAD = 12
+LABEL_HEIGHT = 36
 
 
 def _font(size: int):
@@ -363,22 +367,26 @@ def _checkerboard(size: tuple[int, int], square: int = 8) -> Image.Image:
     return board
 
 
-def _thumbnail(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
-    """The image scaled to fit ``THUMB`` (alpha shown on a checkerboard), and its full size."""
-    image = Image.open(io.BytesIO(data))
-    size = image.size
-    image.thumbnail(THUMB)
+def _load(file) -> Image.Image | None:
+    """The stored image of ``file`` decoded (``None`` when it cannot be read)."""
+    try:
+        with file.open("rb") as handle:
+            image = Image.open(io.BytesIO(handle.read()))
+            image.load()
+            return image
+    except Exception:
+        return None
+
+
+def _render(image: Image.Image, scale: float) -> Image.Image:
+    """``image`` scaled by ``scale``, transparent parts shown on a checkerboard."""
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     if image.mode in ("RGBA", "LA", "P", "PA"):
-        image = image.convert("RGBA")
-        tile = _checkerboard(image.size)
+        image = image.convert("RGBA").resize(size, Image.Resampling.LANCZOS)
+        tile = _checkerboard(size)
         tile.paste(image, mask=image.getchannel("A"))
-        return tile, size
-    return image.convert("RGB"), size
-
-
-def _read(file) -> bytes:
-    with file.open("rb") as handle:
-        return handle.read()
+        return tile
+    return image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
 
 
 def write_contact_sheet(
@@ -386,47 +394,67 @@ def write_contact_sheet(
 ) -> Path:
     """Write a before/after PNG: a row per product, its photo then one cell per step.
 
-    Each cell is the result scaled to fit ``THUMB`` (transparent parts on a checkerboard), under
-    a label with the step, the status and the result size in pixels. Failed jobs show their
-    status on grey.
+    In each row every result is drawn at the scale of the original photo (which is
+    ``ROW_HEIGHT`` pixels high), so a crop looks smaller and an uncrop wider than the photo,
+    as they are. Transparent parts are drawn on a checkerboard. Each cell is labelled with the
+    step, the image size in pixels and the job status; a job without a readable result is a
+    grey box with its status.
 
     Returns:
         ``path``.
     """
     by_cell = {(int(j.source_object_id), _step_key(j)): j for j in batch_jobs}
-    columns = len(steps) + 1
-    cell_w, cell_h = THUMB[0] + PAD, THUMB[1] + LABEL_HEIGHT + PAD
-    sheet = Image.new("RGB", (PAD + columns * cell_w, PAD + len(products) * cell_h), "white")
-    draw = ImageDraw.Draw(sheet)
-    font, small = _font(14), _font(12)
-    for row, product in enumerate(products):
-        top = PAD + row * cell_h
+    rows = []  # per product: [(label, image or None, status)], scale
+    files = []
+    for product in products:
         cells = [(f"{product.name} (original)", product.photo, "")]
         for step in steps:
             job = by_cell.get((product.pk, (step.operation, step.provider, step.review)))
             status = job.status if job else "missing"
-            file = job.result if job and job.result else None
-            cells.append((step.label, file, status))
+            cells.append((step.label, job.result if job and job.result else None, status))
+        rows.append(cells)
+        files += [file for _label, file, _status in cells if file]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        images = dict(zip(map(id, files), pool.map(_load, files), strict=True))
+
+    columns = [MIN_COLUMN] * (len(steps) + 1)
+    plans = []
+    for cells in rows:
+        original = images.get(id(cells[0][1]))
+        scale = ROW_HEIGHT / original.height if original else 1.0
+        plan = []
         for col, (label, file, status) in enumerate(cells):
-            left = PAD + col * cell_w
+            image = images.get(id(file)) if file else None
+            rendered = _render(image, scale) if image else None
+            columns[col] = max(columns[col], rendered.width if rendered else 0)
+            plan.append((label, image, rendered, status))
+        plans.append(plan)
+
+    row_heights = [
+        max(ROW_HEIGHT, *(r.height for _l, _i, r, _s in plan if r)) + LABEL_HEIGHT + PAD
+        for plan in plans
+    ]
+    sheet = Image.new("RGB", (PAD + sum(c + PAD for c in columns), PAD + sum(row_heights)), "white")
+    draw = ImageDraw.Draw(sheet)
+    font, small = _font(14), _font(12)
+    top = PAD
+    for plan, row_height in zip(plans, row_heights, strict=True):
+        left = PAD
+        for col, (label, image, rendered, status) in enumerate(plan):
             draw.text((left, top), label, fill="black", font=font)
             box_top = top + LABEL_HEIGHT
-            thumb = None
-            if file:
-                try:
-                    thumb, size = _thumbnail(_read(file))
-                except Exception:
-                    thumb = None
-            if thumb is None:
+            if rendered is None:
                 draw.rectangle(
-                    [left, box_top, left + THUMB[0] - 1, box_top + THUMB[1] - 1],
+                    [left, box_top, left + MIN_COLUMN - 1, box_top + ROW_HEIGHT - 1],
                     fill=(220, 220, 220),
                 )
                 draw.text((left + 8, box_top + 8), status or "unreadable", fill="red", font=font)
-                continue
-            sheet.paste(thumb, (left, box_top))
-            caption = f"{size[0]}x{size[1]} px" + (f"  {status}" if status else "")
-            draw.text((left, top + 17), caption, fill=(90, 90, 90), font=small)
+            else:
+                sheet.paste(rendered, (left, box_top))
+                caption = f"{image.width}x{image.height} px" + (f"  {status}" if status else "")
+                draw.text((left, top + 18), caption, fill=(90, 90, 90), font=small)
+            left += columns[col] + PAD
+        top += row_height
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path, "PNG")
     return path
