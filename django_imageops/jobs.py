@@ -368,7 +368,11 @@ def _run(job: ImageJob) -> None:
         return
     try:
         data = _read_file(source)
-    except OSError as exc:
+    except FileNotFoundError as exc:
+        _fail(job, "source_missing", _("The source image no longer exists: %s") % exc)
+        return
+    except Exception as exc:  # storage outage (OSError, botocore errors): try again later
+        _update(job, attempts=job.attempts + 1)
         _retry_or_fail(job, "source_unreadable", _("The source image cannot be read: %s") % exc)
         return
     digest = _hash(data)
@@ -766,7 +770,9 @@ def _store(job: ImageJob, content: bytes, content_type: str, revision: int) -> d
         ext = "jpg" if "jpeg" in content_type else "png"
     name = _result_name(job, ext, revision)
     try:
-        stored = get_storage().save(name, ContentFile(content))
+        # The name is unique (the job's UUID): ``_save`` skips ``get_available_name``, whose
+        # ``exists()`` would cost an S3 HEAD request per result.
+        stored = get_storage()._save(name, ContentFile(content, name=name))
     except Exception as exc:
         spool = _spool_dir() / f"{job.uuid}-r{revision}.{ext}"
         spool.write_bytes(content)
