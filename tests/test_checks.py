@@ -1,0 +1,66 @@
+"""System checks: missing credentials, unknown storage alias, no task backend."""
+
+from __future__ import annotations
+
+import copy
+
+from django.core import checks
+
+from django_imageops.checks import check_credentials, check_storage, check_tasks
+
+
+def ids(messages):
+    return sorted(m.id for m in messages)
+
+
+def test_the_test_settings_pass():
+    assert check_credentials() + check_storage() + check_tasks() == []
+    all_ids = [m.id for m in checks.run_checks() if m.id.startswith("django_imageops")]
+    assert all_ids == []
+
+
+def test_missing_credentials_of_an_enabled_provider(settings):
+    conf = copy.deepcopy(settings.IMAGEOPS)
+    conf["VENDORS"]["clipdrop"]["API_KEY"] = ""  # default provider of uncrop and reimagine
+    conf["VENDORS"]["clippingmagic"]["API_KEY"] = ""  # API Id set: enabled, key missing
+    settings.IMAGEOPS = conf
+    messages = check_credentials()
+    assert ids(messages) == ["django_imageops.E001", "django_imageops.E001"]
+    text = " ".join(m.msg for m in messages)
+    assert "'clipdrop'" in text and "API_KEY" in text and "'clippingmagic'" in text
+
+
+def test_a_provider_without_any_credential_and_not_default_is_not_enabled(settings):
+    conf = copy.deepcopy(settings.IMAGEOPS)
+    conf["VENDORS"]["piktid"] = {"EMAIL": "", "PASSWORD": ""}
+    settings.IMAGEOPS = conf
+    assert check_credentials() == []
+
+
+def test_bad_default_provider_and_choice_settings(settings):
+    settings.IMAGEOPS = {
+        **settings.IMAGEOPS,
+        "DEFAULT_PROVIDERS": {"crop": "clipdrop"},
+        "UNCROP_OVERSIZE": "shrink",
+    }
+    assert ids(check_credentials()) == ["django_imageops.E004", "django_imageops.E005"]
+
+
+def test_unknown_storage_alias(settings):
+    settings.IMAGEOPS = {**settings.IMAGEOPS, "STORAGE": "results"}
+    [message] = check_storage()
+    assert message.id == "django_imageops.E002"
+    assert "'results'" in message.msg
+
+
+def test_no_task_backend(settings):
+    settings.IMAGEOPS = {**settings.IMAGEOPS, "TASK_BACKEND": "workers"}
+    [message] = check_tasks()
+    assert message.id == "django_imageops.E003"
+
+
+def test_misconfigured_task_backend(settings):
+    settings.TASKS = {"default": {"BACKEND": "no.such.Backend"}}
+    [message] = check_tasks()
+    assert message.id == "django_imageops.E003"
+    assert "no.such" in message.msg or "No module" in message.msg
