@@ -7,6 +7,8 @@ VENV ?= .venv
 # Optional pip requirement for Django itself, e.g. DJANGO='Django~=6.1.0'
 DJANGO ?=
 PYTEST_ARGS ?=
+# Address of `make serve`, e.g. ADDRPORT=0.0.0.0:8000 (default 127.0.0.1:8000)
+ADDRPORT ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -31,7 +33,7 @@ demo: $(STAMP)
 	$(BIN)/python example_project/manage.py imageops_demo
 
 serve: $(STAMP)
-	$(BIN)/python example_project/manage.py imageops_serve
+	$(BIN)/python example_project/manage.py imageops_serve $(ADDRPORT)
 
 sandbox: $(STAMP)
 	$(BIN)/python -m django_imageops.sandbox

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -176,3 +177,87 @@ def test_demo_exits_non_zero_when_a_job_fails(tmp_path, sandbox):
     assert int(match[2]) == len(SAMPLES)
     assert int(match[1]) == len(SAMPLES) * (STEPS - 1)
     assert "jobs failed" in result.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_starts_the_site_with_its_embedded_parts(tmp_path):
+    """``imageops_serve``: admin user with the printed password, the admin, the REST API and
+    Swagger UI answer, and a PiktID job (asynchronous: polls run by the serving process's
+    due-jobs loop) succeeds with its result on the embedded S3."""
+    import time
+
+    import requests
+
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, str(MANAGE), "imageops_serve", f"127.0.0.1:{port}"],
+        env=example_env(tmp_path, IMAGEOPS_ADMIN_PASSWORD="pw-for-tests"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if requests.get(f"{base}/admin/login/", timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.5)
+        output = (tmp_path / "serve.log").read_text()
+        assert "user 'admin', password 'pw-for-tests'" in output
+        assert "Vendor SANDBOX" in output
+
+        auth = ("admin", "pw-for-tests")
+        assert requests.get(f"{base}/api/docs/", timeout=10).status_code == 200
+        assert requests.get(f"{base}/api/schema/", timeout=10).status_code == 200
+        assert requests.get(f"{base}/api/imageops/jobs/", timeout=10).status_code in (401, 403)
+        created = requests.post(
+            f"{base}/api/imageops/jobs/",
+            json={
+                "operation": "uncrop",
+                "provider": "piktid",
+                "model": "shop.product",
+                "pk": 1,
+                "field": "photo",
+                "left": 32,
+                "right": 32,
+            },
+            auth=auth,
+            timeout=60,
+        )
+        assert created.status_code == 202, created.text
+        job_url = created.json()["url"]
+        deadline = time.monotonic() + 120
+        while (job := requests.get(job_url, auth=auth, timeout=10).json())["status"] not in (
+            "succeeded",
+            "failed",
+        ):
+            assert time.monotonic() < deadline, job
+            time.sleep(1)
+        assert job["status"] == "succeeded", job
+        result = requests.get(job["result"]["url"], timeout=10)
+        assert result.status_code == 200
+        with Image.open(io.BytesIO(result.content)) as image:
+            assert (
+                image.width
+                == job["result"]["width"]
+                == job["params"]["left"] * 2 + (Image.open(SAMPLES[0]).width)
+            )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
