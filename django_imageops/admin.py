@@ -116,6 +116,22 @@ def job_result_url(job: ImageJob) -> str:
     return job.result.url if job.result else ""
 
 
+SENSITIVE_WORDS = ("key", "secret", "token", "password", "authorization")
+
+
+def redact(data):
+    """A copy of JSON-like ``data`` with the values of keys naming a key, secret, token or
+    password replaced by ``"(hidden)"`` (at any depth)."""
+    if isinstance(data, dict):
+        return {
+            k: "(hidden)" if any(word in str(k).lower() for word in SENSITIVE_WORDS) else redact(v)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [redact(v) for v in data]
+    return data
+
+
 def status_badge(job: ImageJob):
     """A coloured ``<span>`` with the job's status label (CSS class ``imageops-<status>``)."""
     return format_html(
@@ -409,7 +425,9 @@ class ImageJobEventInline(admin.TabularInline):
     def data_display(self, event):
         if not event.data:
             return "-"
-        return format_html("<pre class='imageops-json'>{}</pre>", json.dumps(event.data, indent=1))
+        return format_html(
+            "<pre class='imageops-json'>{}</pre>", json.dumps(redact(event.data), indent=1)
+        )
 
 
 @admin.register(ImageJob)
@@ -620,12 +638,9 @@ class ImageJobAdmin(admin.ModelAdmin):
     def vendor_state_display(self, job):
         if not job.vendor_state:
             return "-"
-        state = {
-            k: v
-            for k, v in job.vendor_state.items()
-            if not any(s in k.lower() for s in ("key", "secret", "token", "password"))
-        }
-        return format_html("<pre class='imageops-json'>{}</pre>", json.dumps(state, indent=2))
+        return format_html(
+            "<pre class='imageops-json'>{}</pre>", json.dumps(redact(job.vendor_state), indent=2)
+        )
 
     @admin.display(description=_("ClippingMagic editor"))
     def editor_link(self, job):

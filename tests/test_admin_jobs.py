@@ -191,6 +191,12 @@ def test_change_page_before_after_params_history_and_no_api_key(admin_client, ph
     )[0]
     ImageJobEvent.objects.create(job=job, kind="attempt", message="attempt 1")
     ImageJobEvent.objects.create(job=job, kind="error", message="vendor 503")
+    ImageJobEvent.objects.create(
+        job=job,
+        kind="vendor_call",
+        message="ClippingMagic answered HTTP 200",
+        data={"vendor_ids": {"id": "4242", "secret": "image-secret-xyz"}},
+    )
     response = admin_client.get(reverse("admin:django_imageops_imagejob_change", args=[job.pk]))
     html = response.content.decode()
     assert 'class="imageops-same-scale"' in html
