@@ -33,7 +33,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
@@ -81,22 +82,47 @@ __all__ = [
 # -- small helpers ---------------------------------------------------------------------------
 
 
-def _event(job: ImageJob, kind: str, message: str = "", **data: Any) -> ImageJobEvent:
-    return ImageJobEvent.objects.create(job=job, kind=kind, message=str(message)[:4000], data=data)
+def _event(
+    job: ImageJob, kind: str, message: str = "", *, defer: bool = False, **data: Any
+) -> None:
+    """Record an ``ImageJobEvent``. ``defer=True`` buffers it until the next event is written
+    (or ``run_job`` ends): one INSERT for several events, in order."""
+    buffer = job.__dict__.setdefault("_event_buffer", [])
+    buffer.append(ImageJobEvent(job=job, kind=kind, message=str(message)[:4000], data=data))
+    if not defer:
+        _flush_events(job)
+
+
+def _flush_events(job: ImageJob) -> None:
+    buffer = job.__dict__.get("_event_buffer")
+    if buffer:
+        ImageJobEvent.objects.bulk_create(buffer)
+        buffer.clear()
+
+
+def _count_attempt(job: ImageJob) -> None:
+    """Count one attempt; written with the job's next update (one UPDATE fewer per run)."""
+    job.attempts += 1
+    job.__dict__["_attempts_dirty"] = True
 
 
 def _update(job: ImageJob, expect: tuple | str | None = None, **fields: Any) -> bool:
     """Set ``fields`` on ``job`` and in the database, only while its status is in ``expect``.
 
+    A counted attempt not yet written goes with it.
+
     Returns:
         True when the row was updated (False: someone else changed the status, e.g. canceled).
     """
     fields["updated_at"] = timezone.now()
+    if job.__dict__.get("_attempts_dirty"):
+        fields.setdefault("attempts", job.attempts)
     queryset = ImageJob.objects.filter(pk=job.pk)
     if expect is not None:
         queryset = queryset.filter(status__in=(expect,) if isinstance(expect, str) else expect)
     updated = queryset.update(**fields)
     if updated:
+        job.__dict__["_attempts_dirty"] = False
         for name, value in fields.items():
             setattr(job, name, value)
     return bool(updated)
@@ -314,14 +340,14 @@ def _due_q(now: datetime) -> Q:
 def _claim(job_id: int) -> ImageJob | None:
     now = timezone.now()
     claimed = ImageJob.objects.filter(_due_q(now), pk=job_id).update(
-        status=Status.RUNNING, next_attempt_at=None, updated_at=now
+        status=Status.RUNNING,
+        next_attempt_at=None,
+        updated_at=now,
+        started_at=Coalesce("started_at", Value(now)),
     )
     if not claimed:
         return None
-    job = ImageJob.objects.get(pk=job_id)
-    if job.started_at is None:
-        _update(job, started_at=now)
-    return job
+    return ImageJob.objects.get(pk=job_id)
 
 
 def run_job(job_id: int) -> ImageJob | None:
@@ -347,7 +373,11 @@ def run_job(job_id: int) -> ImageJob | None:
     except Exception as exc:
         logger.exception("run_job(%s) failed unexpectedly", job_id)
         _fail(job, "internal_error", _("Internal error: %(error)s") % {"error": exc})
-    job.refresh_from_db()
+        job.refresh_from_db()
+    finally:
+        _flush_events(job)
+        if job.__dict__.get("_attempts_dirty"):
+            _update(job)
     return job
 
 
@@ -372,23 +402,24 @@ def _run(job: ImageJob) -> None:
         _fail(job, "source_missing", _("The source image no longer exists: %s") % exc)
         return
     except Exception as exc:  # storage outage (OSError, botocore errors): try again later
-        _update(job, attempts=job.attempts + 1)
+        _count_attempt(job)
         _retry_or_fail(job, "source_unreadable", _("The source image cannot be read: %s") % exc)
         return
     digest = _hash(data)
-    if digest != job.source_hash:
+    verified = digest == job.source_hash  # the bytes create_jobs checked: no second decode
+    if not verified:
         _update(job, source_hash=digest)
         if not job.vendor_image_id and _reuse(job, spec):
             return
 
     try:
-        prepared = spec.prepare(job.provider, job.params, data, source.name)
+        prepared = spec.prepare(job.provider, job.params, data, source.name, verified=verified)
     except ValidationError as exc:
         _fail(job, "invalid_input", " ".join(_flatten(exc)))
         return
     del data
     for note in prepared.notes:
-        _event(job, Kind.ATTEMPT, note)
+        _event(job, Kind.ATTEMPT, note, defer=True)
 
     if job.provider == "piktid":
         _piktid_start(job, prepared)
@@ -513,7 +544,7 @@ def _call_vendor(job: ImageJob, call, *, count_attempt: bool = True) -> VendorRe
         _defer(job, wait, f"{_vendor_name(provider)} rate limit: waiting {wait:.1f} s")
         return None
     if count_attempt:
-        _update(job, attempts=job.attempts + 1)
+        _count_attempt(job)
     started = time.monotonic()
     try:
         result = call(_client(provider))
@@ -543,6 +574,7 @@ def _call_vendor(job: ImageJob, call, *, count_attempt: bool = True) -> VendorRe
         job,
         Kind.VENDOR_CALL,
         f"{_vendor_name(provider)} answered HTTP {result.status_code}",
+        defer=True,
         seconds=round(time.monotonic() - started, 3),
         credits_consumed=_num(result.credits_consumed),
         credits_remaining=_num(result.credits_remaining),
@@ -834,7 +866,6 @@ def _mark_stored(job: ImageJob, info: dict, revision: int) -> bool:
             name=info["result"],
         )
         return False
-    job.refresh_from_db()
     kind = Kind.RESULT_REPLACED if previous and previous != info["result"] else Kind.RESULT_STORED
     _event(
         job,
@@ -857,7 +888,7 @@ def _store_from_spool(job: ImageJob) -> None:
         _update(job, spool_path="")
         _fail(job, "spool_lost", _("The spooled result is gone: %s") % exc)
         return
-    _update(job, attempts=job.attempts + 1)
+    _count_attempt(job)
     revision = _int(job.vendor_state.get("spool_revision"), 1)
     content_type = str(job.vendor_state.get("spool_type", ""))
     if _finish_with_result(job, content, content_type, revision=revision):

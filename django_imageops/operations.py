@@ -150,8 +150,11 @@ def validate_image(file_or_bytes) -> ImageInfo:
     return inspect_image(data)
 
 
-def inspect_image(data: bytes) -> ImageInfo:
-    """``validate_image`` for bytes already read (no copy). Same errors."""
+def inspect_image(data: bytes, *, verify: bool = True) -> ImageInfo:
+    """``validate_image`` for bytes already read (no copy). Same errors.
+
+    ``verify=False`` reads the header only (for bytes already verified, e.g. by
+    ``create_jobs``: their SHA-256 matched)."""
     size = len(data)
     if size == 0:
         raise ValidationError(_("The file is empty."), code="empty")
@@ -196,10 +199,10 @@ def inspect_image(data: bytes) -> ImageInfo:
         except (OSError, ValueError, TypeError, SyntaxError):
             orientation = 1
         try:
-            if fmt == "PNG":
+            if verify and fmt == "PNG":
                 with _open(data) as fresh:
                     fresh.verify()
-            else:
+            elif verify:
                 if fmt == "JPEG":
                     image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
                 image.load()
@@ -393,13 +396,17 @@ class OperationSpec:
         """Whether the same input gives the same output (its result may then be reused)."""
         return False
 
-    def prepare(self, provider: str, params: dict, data: bytes, filename: str = "") -> Prepared:
+    def prepare(
+        self, provider: str, params: dict, data: bytes, filename: str = "", *, verified=False
+    ) -> Prepared:
         """Fit ``data`` to ``provider``'s limits and scale the parameters to match.
+
+        ``verified=True``: the bytes were fully checked before (only the header is read).
 
         Raises:
             ValidationError: when the image cannot be fitted (nothing is sent).
         """
-        info = inspect_image(data)
+        info = inspect_image(data, verify=not verified)
         self.check_image(provider, params, info)
         upload, width, height, _scale = fit_image(data, info, provider, filename=filename)
         return Prepared(upload, dict(params), width, height)
@@ -527,8 +534,8 @@ class UncropSpec(OperationSpec):
         if errors:
             raise ValidationError(errors)
 
-    def prepare(self, provider, params, data, filename=""):
-        info = inspect_image(data)
+    def prepare(self, provider, params, data, filename="", *, verified=False):
+        info = inspect_image(data, verify=not verified)
         self.check_image(provider, params, info)
         scale, min_scale = self._fit_scale(provider, info)
         max_bytes = CLIPDROP_UNCROP_MAX_BYTES if provider == "clipdrop" else None
@@ -573,8 +580,8 @@ class ReimagineSpec(OperationSpec):
     name = "reimagine"
     label = _("Reimagine")
 
-    def prepare(self, provider, params, data, filename=""):
-        info = inspect_image(data)
+    def prepare(self, provider, params, data, filename="", *, verified=False):
+        info = inspect_image(data, verify=not verified)
         scale = min(1.0, CLIPDROP_REIMAGINE_MAX_SIDE / max(info.width, info.height))
         upload, width, height, scale = fit_image(
             data, info, provider, scale=scale, filename=filename
@@ -611,8 +618,8 @@ class RemoveBackgroundSpec(OperationSpec):
     def is_deterministic(self, provider, params):
         return params.get("mode") == "auto"
 
-    def prepare(self, provider, params, data, filename=""):
-        info = inspect_image(data)
+    def prepare(self, provider, params, data, filename="", *, verified=False):
+        info = inspect_image(data, verify=not verified)
         scale = 1.0
         if info.pixels > CLIPPINGMAGIC_TARGET_PIXELS:
             scale = math.sqrt(CLIPPINGMAGIC_TARGET_PIXELS / info.pixels) * 0.999

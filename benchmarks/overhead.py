@@ -1,0 +1,281 @@
+"""Overhead of the job pipeline: N crop jobs end to end against the same work done by hand.
+
+    .venv/bin/python benchmarks/overhead.py [-n 50]
+
+Starts the vendor sandbox and a moto S3 server as separate processes on loopback, configures
+Django in this process (SQLite file database, the ImmediateBackend, results on S3), then times:
+
+- jobs: ``jobs.create_jobs("crop", objects=[photo])`` for N photos (distinct images, so nothing
+  is reused), each run inline: validation, the PixLab call, storing on S3, events, credits;
+- by hand: the same N images, ``requests.post`` to the sandbox's PixLab crop and boto3
+  ``put_object`` of the answer.
+
+The two are interleaved image by image so that both see the same machine load. The S3 storage
+uses ``"use_threads": False`` (the README's recommendation: results are small, and s3transfer's
+thread pool costs more than it saves for them).
+
+Prints both times and, last, ``ratio X.XX`` (jobs / by hand; goal <= 1.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BUCKET = "imageops-bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+@contextmanager
+def servers():
+    """Start the sandbox and moto S3 as subprocesses; yield ``(sandbox_url, s3_url)``."""
+    sandbox_port, s3_port = free_port(), free_port()
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "django_imageops.sandbox",
+                "--port",
+                str(sandbox_port),
+                "--clipdrop-rpm",
+                "100000",
+                "--credits",
+                "1000000",
+                "--quiet",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+    ]
+    try:
+        wait_for_port(sandbox_port)
+        wait_for_port(s3_port)
+        yield f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{s3_port}"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+def setup_django(sandbox_url: str, s3_url: str, workdir: Path) -> None:
+    """Configure Django for the benchmark and create the database tables and bucket."""
+    import django
+    from django.conf import settings
+
+    django6 = django.VERSION >= (6, 0)
+    backend = "django.tasks" if django6 else "django_tasks"
+    settings.configure(
+        SECRET_KEY="benchmark-only",
+        USE_TZ=True,
+        INSTALLED_APPS=[
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            *([] if django6 else ["django_tasks"]),
+            "django_imageops",
+            "tests.testapp",
+        ],
+        DATABASES={
+            "default": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": str(workdir / "bench.sqlite3"),
+                "OPTIONS": {"init_command": "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL;"},
+            }
+        },
+        MEDIA_ROOT=str(workdir / "media"),
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "imageops": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": BUCKET,
+                    "endpoint_url": s3_url,
+                    "access_key": "testing",
+                    "secret_key": "testing",
+                    "region_name": "us-east-1",
+                    # Results are small: upload in the calling thread (no s3transfer pool).
+                    "use_threads": False,
+                },
+            },
+        },
+        TASKS={"default": {"BACKEND": f"{backend}.backends.immediate.ImmediateBackend"}},
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        IMAGEOPS={
+            "VENDORS": {
+                "clipdrop": {
+                    "API_KEY": "sandbox",
+                    "BASE_URL": f"{sandbox_url}/clipdrop",
+                    "REQUESTS_PER_MINUTE": 100_000,
+                },
+                "clippingmagic": {
+                    "API_ID": "1",
+                    "API_KEY": "sandbox",
+                    "BASE_URL": f"{sandbox_url}/clippingmagic",
+                },
+                "piktid": {
+                    "EMAIL": "sandbox@example.com",
+                    "PASSWORD": "sandbox",
+                    "BASE_URL": f"{sandbox_url}/piktid/api",
+                },
+                "pixlab": {"API_KEY": "sandbox", "BASE_URL": f"{sandbox_url}/pixlab"},
+            },
+            "SPOOL_DIR": str(workdir / "spool"),
+        },
+        LOGGING_CONFIG=None,
+    )
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, run_syncdb=True)
+    s3_client(s3_url).create_bucket(Bucket=BUCKET)
+
+
+def s3_client(s3_url: str):
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+
+def sample_image(index: int, size=(800, 600)) -> bytes:
+    """A photo-like JPEG (gradient + text-free noise-less shapes), different per index."""
+    from PIL import Image, ImageDraw
+
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((50 + index % 200, 60, 400 + index % 300, 500), fill=(200, 80, index % 256))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def make_photos(images: list[bytes]):
+    from django.core.files.base import ContentFile
+
+    from tests.testapp.models import Photo
+
+    photos = []
+    for i, data in enumerate(images):
+        photo = Photo(title=f"bench {i}")
+        photo.image.save(f"bench-{i}.jpg", ContentFile(data), save=True)
+        photos.append(photo)
+    return photos
+
+
+CROP = {"x": 100, "y": 50, "width": 400, "height": 300}
+
+
+def run_job(photo) -> float:
+    """Seconds for one crop job end to end (created, run inline, stored)."""
+    from django_imageops import jobs
+
+    started = time.perf_counter()
+    [job] = jobs.create_jobs("crop", objects=[photo], field="image", params=CROP)
+    elapsed = time.perf_counter() - started
+    job.refresh_from_db()
+    if job.status != "succeeded":
+        raise SystemExit(f"job {job.uuid} {job.status}: {job.error_message}")
+    return elapsed
+
+
+class ByHand:
+    """The same work without the app: ``requests.post`` to the sandbox, boto3 ``put_object``."""
+
+    def __init__(self, sandbox_url: str, s3_url: str):
+        import requests
+
+        self.sandbox_url = sandbox_url
+        self.session = requests.Session()
+        self.client = s3_client(s3_url)
+
+    def __call__(self, path: str) -> float:
+        import uuid
+
+        started = time.perf_counter()
+        with open(path, "rb") as handle:
+            data = handle.read()
+        response = self.session.post(
+            f"{self.sandbox_url}/pixlab/crop",
+            files={"file": ("photo.jpg", data, "image/jpeg")},
+            data={**{k: str(v) for k, v in CROP.items()}, "key": "sandbox", "blob": "true"},
+            timeout=60,
+        )
+        response.raise_for_status()
+        self.client.put_object(
+            Bucket=BUCKET,
+            Key=f"by-hand/{uuid.uuid4()}.png",
+            Body=response.content,
+            ContentType=response.headers.get("Content-Type", "image/png"),
+        )
+        return time.perf_counter() - started
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=50, help="jobs (default %(default)s)")
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="imageops-bench-overhead-"))
+    try:
+        with servers() as (sandbox_url, s3_url):
+            setup_django(sandbox_url, s3_url, workdir)
+            warm = make_photos([sample_image(10_000 + i) for i in range(3)])
+            by_hand = ByHand(sandbox_url, s3_url)
+            for photo in warm:  # imports, connections, first queries
+                run_job(photo)
+                by_hand(photo.image.path)
+            photos = make_photos([sample_image(i) for i in range(args.n)])
+            # Interleaved, so both see the same machine load.
+            with_jobs = hand = 0.0
+            for photo in photos:
+                hand += by_hand(photo.image.path)
+                with_jobs += run_job(photo)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for label, seconds in (("crop jobs end to end", with_jobs), ("by hand", hand)):
+        print(f"{args.n} {label}: {seconds:.3f} s ({seconds / args.n * 1000:.1f} ms each)")
+    print(f"ratio {with_jobs / hand:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    raise SystemExit(main())
