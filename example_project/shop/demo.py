@@ -253,6 +253,7 @@ def run_demo(*, stdout=None, timeout: float = 900.0, contact_sheet: Path | None 
     batch_jobs.sort(key=lambda j: (int(j.source_object_id), order[_step_key(j)]))
 
     _report(batch_jobs, products_by_pk, stdout)
+    _compare_credits(batch_jobs, stdout)
     problems += _check_derived_fields(batch_jobs, steps)
     succeeded = sum(j.status == ImageJob.Status.SUCCEEDED for j in batch_jobs)
     failed = len(batch_jobs) - succeeded
@@ -326,6 +327,29 @@ def _report(batch_jobs: list[ImageJob], products_by_pk: dict, stdout) -> None:
     for row in (headers, *rows):
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
         stdout.write("  ".join([*cells, row[-1]]) + "\n")
+
+
+def _compare_credits(batch_jobs: list[ImageJob], stdout) -> None:
+    """Print the credits the jobs recorded per vendor next to what the embedded sandbox
+    counted (PiktID and PixLab do not report credits to API clients, so their jobs record 0)."""
+    recorded: dict[str, Decimal] = {}
+    for job in batch_jobs:
+        recorded[job.provider] = recorded.get(job.provider, Decimal(0)) + job.credits_consumed
+    line = "Credits recorded by the jobs: " + ", ".join(
+        f"{name} {_format_credits(value)}" for name, value in sorted(recorded.items())
+    )
+    if settings.EMBEDDED_SANDBOX:
+        try:
+            response = requests.get(f"{settings.SANDBOX_URL}/_sandbox/counters", timeout=10)
+            counters = response.json()
+            line += "; counted by the sandbox: " + ", ".join(
+                f"{name} {counters.get(name, {}).get('credits_consumed', '?')}"
+                for name in sorted(recorded)
+                if name in settings.SANDBOX_VENDORS
+            )
+        except (requests.RequestException, ValueError):
+            pass
+    stdout.write(line + "\n")
 
 
 def _check_derived_fields(batch_jobs: list[ImageJob], steps: list[Step]) -> list[str]:
