@@ -125,7 +125,8 @@ def _book(cache, prefix: str, interval: float, current: int) -> float:
         if cache.add(f"{prefix}:book:{slot}", 1, ttl):
             # The hint only saves probes; a stale or lost hint costs a few extra "add" calls.
             cache.set(hint_key, slot + 1, ttl)
-            return max(slot * interval - time.time(), 0.001)
+            # Aim a little into the slot, so that a caller on time is not early for it.
+            return max((slot + 0.05) * interval - time.time(), 0.001)
         slot += 1
     # Fully booked as far as we look: come back later, spread over a few slots.
     return max(slot * interval - time.time(), 0.001) + random.random() * interval * 4

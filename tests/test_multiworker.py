@@ -1,0 +1,97 @@
+"""Several ``db_worker`` processes on one database (PostgreSQL in CI, the SQLite file otherwise).
+
+Every job is delivered twice (its task enqueued two times) and still runs exactly once: one
+vendor call, one attempt, credits counted once. The workers share one rate limit through the
+database cache, so together they keep Clipdrop's requests per minute.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from django.core.cache import caches
+from django.core.files.base import ContentFile
+
+from django_imageops import jobs, tasks
+from django_imageops.models import ImageJob, ImageJobEvent
+from tests.conftest import make_image
+from tests.services import start_process, stop_processes, wait_until, worker_env
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+WORKERS = 3
+JOBS = 12
+RPM = 120  # limiter: slots of 60 / (120 - BURST 2) s, about 2 calls per second
+
+
+def _max_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_jobs_delivered_twice_run_once_across_workers_within_the_rate(sandbox, s3, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    caches["imageops-shared"].clear()
+    created = jobs.create_jobs(
+        "uncrop",
+        uploads=[ContentFile(make_image(40 + i, 30), name=f"{i}.png") for i in range(JOBS)],
+        params={"right": 16},
+    )
+    for job in created:  # a second delivery of every job
+        tasks.enqueue(tasks.run_job_task, job.pk)
+    assert DBTaskResult.objects.count() == 2 * JOBS
+
+    env = worker_env(IMAGEOPS_TEST_TASK_BACKEND="db", IMAGEOPS_TEST_CLIPDROP_RPM=str(RPM))
+    workers = [
+        start_process(
+            ["db_worker", "--interval", "0.1", "--no-startup-delay", "--worker-id", f"w{index}"],
+            env,
+            f"db_worker-{index}",
+        )
+        for index in range(WORKERS)
+    ]
+    try:
+        done = wait_until(
+            lambda: ImageJob.objects.filter(status="succeeded").count() == JOBS, timeout=90
+        )
+        # Let the duplicate deliveries drain too.
+        drained = wait_until(
+            lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists(),
+            timeout=30,
+        )
+    finally:
+        log = stop_processes(workers)
+    assert done, log
+    assert drained, log
+
+    counters = sandbox.counters()["clipdrop"]
+    assert counters["calls"] == JOBS, log
+    assert counters.get("rate_limited", 0) == 0
+    for job in ImageJob.objects.all():
+        assert job.attempts == 1
+        assert job.events.filter(kind=ImageJobEvent.Kind.VENDOR_CALL).count() == 1
+        assert job.credits_consumed > 0
+    # Every task finished without error, the duplicates as no-ops.
+    assert not DBTaskResult.objects.exclude(status="SUCCESSFUL").exists()
+    # More than one worker did the work ...
+    worker_ids = {
+        w for ids in DBTaskResult.objects.values_list("worker_ids", flat=True) for w in ids
+    }
+    assert len(worker_ids) > 1, log
+    # ... and together they kept the shared rate: slots of 60/118 s, catch-up of 2.
+    call_times = [
+        e.created_at.timestamp()
+        for e in ImageJobEvent.objects.filter(kind=ImageJobEvent.Kind.VENDOR_CALL)
+    ]
+    slot = 60 / (RPM - 2)
+    assert _max_in_window(call_times, 2.0) <= math.ceil(2.0 / slot + 2) + 1, sorted(call_times)
+    # The limiter deferred jobs rather than letting all workers call at once.
+    assert ImageJobEvent.objects.filter(kind=ImageJobEvent.Kind.RETRY_SCHEDULED).exists()
