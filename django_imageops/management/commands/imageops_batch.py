@@ -1,0 +1,311 @@
+"""``manage.py imageops_batch``: one operation over a queryset, queued in chunks as one batch.
+
+    manage.py imageops_batch shop.Product photo uncrop --param left=200 --param right=200 \\
+        --filter category__slug=shoes --chunk-size 500 --wait
+
+- Jobs are created through ``jobs.create_jobs`` (validation first, bulk insert, tasks enqueued on
+  commit), ``--chunk-size`` objects at a time, all under one batch UUID (``--batch`` to add to an
+  existing one). The workers start on the first chunk while later ones are still being queued.
+- An object is skipped when it already has a job for the same operation, provider, source field
+  and the given ``--param`` values that is pending, running, waiting for the editor or succeeded
+  (any batch): rerunning the same command queues only what is missing or failed. ``--redo``
+  queues every object again.
+- Objects whose image the vendor would refuse (missing, unreadable, too big) are reported and
+  skipped; the rest of their chunk is queued. A bad ``--param`` stops before anything is queued.
+- ``--wait`` shows a progress bar until every job of the batch is finished, then a summary
+  (succeeded, failed, credits). Ctrl-C loses nothing: chunks already queued stay queued and run;
+  the command prints the batch UUID and how to resume.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from decimal import Decimal
+
+from django.apps import apps
+from django.core.exceptions import FieldError, ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count, Sum
+
+from django_imageops import jobs, operations
+from django_imageops.conf import OPERATION_PROVIDERS, default_provider
+from django_imageops.models import ImageJob
+
+#: Statuses that make a rerun skip the object (the work is done or under way).
+SKIP_STATUSES = (
+    ImageJob.Status.PENDING,
+    ImageJob.Status.RUNNING,
+    ImageJob.Status.WAITING_FOR_EDITOR,
+    ImageJob.Status.SUCCEEDED,
+)
+#: Statuses the progress bar counts as done (waiting for a person counts: no worker will move it).
+SETTLED_STATUSES = (*ImageJob.FINISHED_STATUSES, ImageJob.Status.WAITING_FOR_EDITOR)
+
+
+def parse_pairs(pairs: list[str], option: str) -> dict:
+    """``["left=200", "test=true"]`` -> ``{"left": 200, "test": True}`` (JSON values where they
+    parse, else strings).
+
+    Raises:
+        CommandError: for an item without ``=``.
+    """
+    result = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(f"{option} takes key=value, not {pair!r}")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        result[key.strip()] = value
+    return result
+
+
+class Command(BaseCommand):
+    help = "Queue one image operation over a model's objects, in chunks, as one batch."
+
+    def add_arguments(self, parser):
+        parser.add_argument("model", help="app_label.ModelName of the objects.")
+        parser.add_argument("field", help="The ImageField holding each object's source image.")
+        parser.add_argument("operation", choices=sorted(OPERATION_PROVIDERS))
+        parser.add_argument("--provider", help="Vendor to use (default: the operation's).")
+        parser.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="Operation parameter, e.g. --param left=200 (repeatable).",
+        )
+        parser.add_argument(
+            "--filter",
+            action="append",
+            default=[],
+            metavar="LOOKUP=VALUE",
+            help="QuerySet filter, e.g. --filter category__slug=shoes (repeatable).",
+        )
+        parser.add_argument(
+            "--target-field", default="", help="DerivedImageField that each result fills."
+        )
+        parser.add_argument("--chunk-size", type=int, default=200, help="Objects per chunk.")
+        parser.add_argument("--batch", type=uuid.UUID, help="Add to this batch UUID.")
+        parser.add_argument(
+            "--redo",
+            action="store_true",
+            help="Queue objects that already have a pending or succeeded job too.",
+        )
+        parser.add_argument("--wait", action="store_true", help="Show progress until done.")
+        parser.add_argument(
+            "--poll", type=float, default=1.0, help="Seconds between progress updates."
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=None, help="Stop waiting after this many seconds."
+        )
+
+    def handle(self, *args, **options):
+        model = self._model(options["model"])
+        field = options["field"]
+        operation = options["operation"]
+        provider = options["provider"] or default_provider(operation)
+        if provider not in OPERATION_PROVIDERS[operation]:
+            raise CommandError(
+                f"{operation} runs on {', '.join(OPERATION_PROVIDERS[operation])}, not {provider}"
+            )
+        params = parse_pairs(options["param"], "--param")
+        try:
+            operations.get_operation(operation).clean_params(provider, params)
+        except ValidationError as exc:
+            raise CommandError(f"invalid --param: {self._messages(exc)}") from exc
+        if options["chunk_size"] < 1:
+            raise CommandError("--chunk-size must be at least 1")
+
+        queryset = model._default_manager.all()
+        try:
+            queryset = queryset.filter(**parse_pairs(options["filter"], "--filter"))
+            queryset = queryset.exclude(**{field: ""}).exclude(**{f"{field}__isnull": True})
+            total = queryset.count()
+        except (FieldError, ValueError, ValidationError) as exc:
+            raise CommandError(f"invalid field or --filter: {exc}") from exc
+
+        batch = options["batch"] or uuid.uuid4()
+        self.stdout.write(
+            f"{total} {model._meta.verbose_name_plural} match; batch {batch} "
+            f"({operation} on {provider})"
+        )
+        queued = skipped = invalid = 0
+        try:
+            for chunk in self._chunks(queryset, options["chunk_size"]):
+                todo = (
+                    chunk
+                    if options["redo"]
+                    else self._without_jobs(chunk, model, field, operation, provider, params)
+                )
+                skipped += len(chunk) - len(todo)
+                created, refused = self._create(
+                    todo, field, operation, provider, params, batch, options["target_field"]
+                )
+                queued += created
+                invalid += refused
+                if options["verbosity"] >= 1:
+                    self.stdout.write(
+                        f"queued {queued}, skipped {skipped} (already done or under way), "
+                        f"refused {invalid} of {total}"
+                    )
+        except KeyboardInterrupt:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"\nInterrupted: {queued} jobs queued in batch {batch} stay queued. Run the "
+                    f"same command with --batch {batch} to queue the rest."
+                )
+            )
+            return
+
+        if options["wait"] and ImageJob.objects.filter(batch=batch).exists():
+            try:
+                self._wait(batch, options["poll"], options["timeout"])
+            except KeyboardInterrupt:
+                self.stdout.write(
+                    self.style.WARNING("\nStopped waiting; the queued jobs keep running.")
+                )
+        self._summary(batch)
+
+    # -- queueing ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _model(label: str):
+        try:
+            return apps.get_model(label)
+        except (LookupError, ValueError) as exc:
+            raise CommandError(f"unknown model {label!r} (use app_label.ModelName)") from exc
+
+    @staticmethod
+    def _messages(exc: ValidationError) -> str:
+        if hasattr(exc, "error_dict"):
+            return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return " ".join(exc.messages)
+
+    @staticmethod
+    def _chunks(queryset, size: int):
+        """Lists of objects by primary key order (keyset pagination: no growing OFFSET)."""
+        last = None
+        while True:
+            page = queryset.order_by("pk")
+            if last is not None:
+                page = page.filter(pk__gt=last)
+            objects = list(page[:size])
+            if not objects:
+                return
+            yield objects
+            last = objects[-1].pk
+
+    @staticmethod
+    def _without_jobs(objects, model, field, operation, provider, params) -> list:
+        from django.contrib.contenttypes.models import ContentType
+
+        existing = ImageJob.objects.filter(
+            source_content_type=ContentType.objects.get_for_model(model),
+            source_object_id__in=[str(obj.pk) for obj in objects],
+            source_field=field,
+            operation=operation,
+            provider=provider,
+            status__in=SKIP_STATUSES,
+        ).values_list("source_object_id", "params")
+        done = {
+            object_id
+            for object_id, job_params in existing
+            if all(job_params.get(k) == v for k, v in params.items())
+        }
+        return [obj for obj in objects if str(obj.pk) not in done]
+
+    def _create(self, objects, field, operation, provider, params, batch, target_field):
+        """Create the chunk's jobs; objects with refused images are reported and left out.
+
+        Returns ``(jobs created, objects refused)``.
+        """
+        if not objects:
+            return 0, 0
+        kwargs = {
+            "field": field,
+            "provider": provider,
+            "params": params,
+            "batch": batch,
+            "target_field": target_field,
+        }
+        try:
+            return len(jobs.create_jobs(operation, objects=objects, **kwargs)), 0
+        except ValidationError as exc:
+            keys = set(getattr(exc, "error_dict", {}) or {})
+            if keys - {field, "image", "__all__"}:
+                raise CommandError(self._messages(exc)) from exc
+        # Some image in the chunk was refused: queue the chunk one object at a time.
+        created = refused = 0
+        for obj in objects:
+            try:
+                created += len(jobs.create_jobs(operation, objects=[obj], **kwargs))
+            except ValidationError as exc:
+                refused += 1
+                self.stderr.write(f"skipped {obj._meta.label} {obj.pk}: {self._messages(exc)}")
+        return created, refused
+
+    # -- progress ------------------------------------------------------------------------------
+
+    def _counts(self, batch) -> dict[str, int]:
+        rows = ImageJob.objects.filter(batch=batch).values("status").annotate(n=Count("id"))
+        return {row["status"]: row["n"] for row in rows}
+
+    def _wait(self, batch, poll: float, timeout: float | None) -> None:
+        tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
+        started = time.monotonic()
+        last_line = ""
+        while True:
+            counts = self._counts(batch)
+            total = sum(counts.values())
+            settled = sum(counts.get(s, 0) for s in SETTLED_STATUSES)
+            line = self._bar(counts, total, settled, time.monotonic() - started)
+            if tty:
+                self.stdout.write("\r" + line, ending="")
+                self.stdout.flush()
+            elif line != last_line:
+                self.stdout.write(line)
+            last_line = line
+            if settled >= total:
+                break
+            if timeout is not None and time.monotonic() - started >= timeout:
+                self.stdout.write(
+                    ("\n" if tty else "") + "Timed out waiting; the jobs keep running."
+                )
+                return
+            time.sleep(poll)
+        if tty:
+            self.stdout.write("")
+
+    @staticmethod
+    def _bar(counts, total, settled, elapsed, width=30) -> str:
+        filled = int(width * settled / total) if total else width
+        return (
+            f"[{'#' * filled}{'.' * (width - filled)}] {settled}/{total} "
+            f"succeeded {counts.get(ImageJob.Status.SUCCEEDED, 0)} "
+            f"failed {counts.get(ImageJob.Status.FAILED, 0)} "
+            f"running {counts.get(ImageJob.Status.RUNNING, 0)} "
+            f"pending {counts.get(ImageJob.Status.PENDING, 0)} "
+            f"{elapsed:.0f}s"
+        )
+
+    def _summary(self, batch) -> None:
+        counts = self._counts(batch)
+        credits = ImageJob.objects.filter(batch=batch).aggregate(c=Sum("credits_consumed"))["c"]
+        credits = credits or Decimal(0)
+        parts = ", ".join(
+            f"{label}: {counts.get(status, 0)}"
+            for status, label in ImageJob.Status.choices
+            if counts.get(status, 0) or status in ("succeeded", "failed")
+        )
+        self.stdout.write(f"Batch {batch}: {parts}; credits: {credits.normalize():f}")
+        if counts.get(ImageJob.Status.FAILED):
+            self.stdout.write(
+                "Failed jobs: the job admin filtered with ?batch=" + str(batch) + "&status=failed"
+            )
+        sys.stdout.flush()

@@ -1,0 +1,163 @@
+"""``manage.py imageops_batch``: chunks, one batch, skipping done work, Ctrl-C, progress."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test.utils import CaptureQueriesContext
+
+from django_imageops import jobs
+from django_imageops.models import ImageJob
+from tests.test_jobs_support import calls, make_image, photo
+from tests.testapp.models import Photo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CROP = ["--param", "x=0", "--param", "y=0", "--param", "width=10", "--param", "height=8"]
+
+
+def batch(*args) -> str:
+    out = io.StringIO()
+    err = io.StringIO()
+    call_command("imageops_batch", *args, stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue()
+
+
+@pytest.fixture
+def photos(s3):
+    return [photo(make_image(40 + i, 30), name=f"p{i}.png", title=f"t{i % 2}") for i in range(5)]
+
+
+def test_queues_in_chunks_as_one_batch_and_summarises(photos, sandbox):
+    out = batch("testapp.Photo", "image", "crop", *CROP, "--chunk-size", "2", "--wait")
+    created = ImageJob.objects.all()
+    assert created.count() == 5
+    assert len({job.batch for job in created}) == 1
+    assert {job.source_object_id for job in created} == {str(p.pk) for p in photos}
+    assert all(job.status == "succeeded" for job in created)
+    assert calls(sandbox, "pixlab") == 5
+    batch_id = created[0].batch
+    assert f"Batch {batch_id}: Succeeded: 5, Failed: 0; credits:" in out
+    assert "5/5" in out  # the progress line reached the end
+
+
+def test_rerun_skips_objects_already_done_and_redo_queues_again(photos, sandbox):
+    batch("testapp.Photo", "image", "crop", *CROP)
+    out = batch("testapp.Photo", "image", "crop", *CROP)
+    assert ImageJob.objects.count() == 5
+    assert "queued 0, skipped 5" in out
+    # Other parameters are other work.
+    batch("testapp.Photo", "image", "crop", "--param", "x=1", *CROP[2:])
+    assert ImageJob.objects.count() == 10
+    # A failed job does not count as done: its object is queued again.
+    ImageJob.objects.filter(pk=ImageJob.objects.order_by("pk").first().pk).update(status="failed")
+    out = batch("testapp.Photo", "image", "crop", *CROP)
+    assert "queued 1, skipped 4" in out
+    batch("testapp.Photo", "image", "crop", *CROP, "--redo")
+    assert ImageJob.objects.count() == 16
+
+
+def test_filter_selects_objects(photos, sandbox):
+    batch("testapp.Photo", "image", "crop", *CROP, "--filter", "title=t1")
+    expected = {str(p.pk) for p in photos if p.title == "t1"}
+    assert {j.source_object_id for j in ImageJob.objects.all()} == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["testapp.Nope", "image", "crop", *CROP], "unknown model"),
+        (["testapp.Photo", "image", "crop", "--param", "x=-5", *CROP[2:]], "invalid --param"),
+        (["testapp.Photo", "image", "crop", *CROP, "--provider", "clipdrop"], "runs on pixlab"),
+        (["testapp.Photo", "image", "crop", *CROP, "--filter", "nope=1"], "--filter"),
+        (["testapp.Photo", "image", "crop", "--param", "x"], "key=value"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_queues_nothing(photos, sandbox, args, words):
+    with pytest.raises(CommandError, match=words):
+        batch(*args)
+    assert not ImageJob.objects.exists()
+    assert calls(sandbox, "pixlab") == 0
+
+
+def test_a_refused_image_is_reported_and_the_rest_queued(photos, sandbox):
+    from django.core.files.base import ContentFile
+
+    bad = Photo(title="bad")
+    bad.image.save("bad.png", ContentFile(b"not an image"), save=True)
+    out = batch("testapp.Photo", "image", "crop", *CROP)
+    assert ImageJob.objects.count() == 5
+    assert not ImageJob.objects.filter(source_object_id=str(bad.pk)).exists()
+    assert f"skipped testapp.Photo {bad.pk}" in out
+    assert "refused 1" in out
+
+
+def test_ctrl_c_while_queueing_keeps_what_was_queued_and_a_rerun_finishes(
+    photos, sandbox, monkeypatch
+):
+    real = jobs.create_jobs
+    seen = []
+
+    def interrupted_on_second_chunk(*args, **kwargs):
+        seen.append(1)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "create_jobs", interrupted_on_second_chunk)
+    out = batch("testapp.Photo", "image", "crop", *CROP, "--chunk-size", "2")
+    assert "Interrupted: 2 jobs queued" in out
+    first = ImageJob.objects.all()
+    assert first.count() == 2
+    batch_id = first[0].batch
+    monkeypatch.setattr(jobs, "create_jobs", real)
+    out = batch("testapp.Photo", "image", "crop", *CROP, "--batch", str(batch_id), "--wait")
+    assert ImageJob.objects.count() == 5
+    assert set(ImageJob.objects.values_list("batch", flat=True)) == {batch_id}
+    assert "Succeeded: 5" in out
+
+
+def test_wait_shows_progress_until_done_and_ctrl_c_stops_only_the_waiting(
+    photos, sandbox, settings, monkeypatch
+):
+    """With a real queue (django-tasks-db) and no worker, jobs stay pending; --timeout and Ctrl-C
+    end the wait without touching the jobs."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    out = batch(
+        "testapp.Photo", "image", "crop", *CROP, "--wait", "--timeout", "0.3", "--poll", "0.1"
+    )
+    assert "0/5" in out and "pending 5" in out
+    assert "Timed out waiting; the jobs keep running." in out
+    assert "Pending: 5" in out
+
+    import django_imageops.management.commands.imageops_batch as command
+
+    def ctrl_c(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command.time, "sleep", ctrl_c)
+    out = batch("testapp.Photo", "image", "crop", *CROP, "--redo", "--wait")
+    assert "Stopped waiting; the queued jobs keep running." in out
+    assert ImageJob.objects.filter(status="pending").count() == 10
+    from django_tasks_db.models import DBTaskResult
+
+    assert DBTaskResult.objects.count() == 10
+
+
+def test_queueing_queries_do_not_grow_with_objects_in_a_chunk(s3, sandbox, settings):
+    """Per chunk: a constant number of queries, however many objects it holds."""
+    from django.db import connection
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    for i in range(3):
+        photo(make_image(30 + i, 20), name=f"a{i}.png")
+    with CaptureQueriesContext(connection) as small:
+        batch("testapp.Photo", "image", "crop", *CROP, "--chunk-size", "100")
+    for i in range(12):
+        photo(make_image(30 + i, 20), name=f"b{i}.png")
+    with CaptureQueriesContext(connection) as large:
+        batch("testapp.Photo", "image", "crop", *CROP, "--chunk-size", "100", "--redo")
+    # The task enqueues are one INSERT per task (django-tasks-db); the rest is constant.
+    assert len(large) - len(small) <= 15 - 3 + 2
