@@ -54,7 +54,7 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def servers():
+def servers(latency_ms: int = 0):
     """Start the sandbox and moto S3 as subprocesses; yield ``(sandbox_url, s3_url)``."""
     sandbox_port, s3_port = free_port(), free_port()
     processes = [
@@ -67,6 +67,8 @@ def servers():
                 str(sandbox_port),
                 "--clipdrop-rpm",
                 "100000",
+                "--latency-ms",
+                str(latency_ms),
                 "--credits",
                 "1000000",
                 "--quiet",
@@ -252,10 +254,16 @@ class ByHand:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=50, help="jobs (default %(default)s)")
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="sandbox latency per vendor request (default %(default)s: pure overhead)",
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="imageops-bench-overhead-"))
     try:
-        with servers() as (sandbox_url, s3_url):
+        with servers(args.latency_ms) as (sandbox_url, s3_url):
             setup_django(sandbox_url, s3_url, workdir)
             warm = make_photos([sample_image(10_000 + i) for i in range(3)])
             by_hand = ByHand(sandbox_url, s3_url)

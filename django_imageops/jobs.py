@@ -287,13 +287,17 @@ def create_jobs(
             )
             jobs.append(job)
             source_files.append((job, data, name))
+    # The jobs may run inline when this commits: do not keep a source's bytes alive meanwhile.
+    data = None
     if errors:
         raise ValidationError(errors)
 
     with transaction.atomic():
-        for job, data, name in source_files:
-            job.source_file.save(name, ContentFile(data), save=False)
+        while source_files:
+            job, content, name = source_files.pop(0)
+            job.source_file.save(name, ContentFile(content), save=False)
             job.source_name = job.source_file.name
+            del content
         jobs = ImageJob.objects.bulk_create(jobs)
         if any(job.pk is None for job in jobs):  # backends that do not return ids
             uuids = [job.uuid for job in jobs]
@@ -425,7 +429,11 @@ def _run(job: ImageJob) -> None:
         _piktid_start(job, prepared)
         return
 
-    result = _call_vendor(job, lambda client: spec.call(client, job.provider, prepared))
+    # Held in a box so that the source bytes can be let go before the result is stored.
+    box = {"prepared": prepared}
+    del prepared
+    result = _call_vendor(job, lambda client: spec.call(client, job.provider, box["prepared"]))
+    box.clear()
     if result is None:
         return
     if job.operation == "remove_background":
