@@ -258,6 +258,14 @@ def test_piktid_fails_clearly_after_the_timeout(run, sandbox):
 # -- errors and retries ----------------------------------------------------------------------
 
 
+VENDOR_JOBS = {
+    "clipdrop": ("uncrop", {"left": 10}),
+    "pixlab": ("crop", CROP),
+    "clippingmagic": ("remove_background", {"test": True}),
+}
+
+
+@pytest.mark.parametrize("vendor", sorted(VENDOR_JOBS))
 @pytest.mark.parametrize(
     ("status", "code", "words"),
     [
@@ -268,15 +276,10 @@ def test_piktid_fails_clearly_after_the_timeout(run, sandbox):
         (422, "invalid_image", "could not process this image"),
     ],
 )
-def test_non_retryable_vendor_errors_fail_at_once(run, sandbox, status, code, words):
-    sandbox.fail_next("clipdrop", status=status)
-    [job] = run(
-        jobs.create_jobs,
-        "uncrop",
-        objects=[photo()],
-        field="image",
-        params={"left": 10},
-    )
+def test_non_retryable_vendor_errors_fail_at_once(run, sandbox, vendor, status, code, words):
+    operation, params = VENDOR_JOBS[vendor]
+    sandbox.fail_next(vendor, status=status)
+    [job] = run(jobs.create_jobs, operation, objects=[photo()], field="image", params=params)
     job.refresh_from_db()
     assert job.status == "failed"
     assert job.error_code == code
@@ -284,7 +287,29 @@ def test_non_retryable_vendor_errors_fail_at_once(run, sandbox, status, code, wo
     assert f"HTTP {status}" in job.error_message
     assert job.attempts == 1
     assert job.finished_at is not None
-    assert calls(sandbox, "clipdrop") == 1
+    assert calls(sandbox, vendor) == 1
+
+
+def test_canceled_while_the_vendor_works_keeps_the_result_but_stays_canceled(
+    run, sandbox, monkeypatch
+):
+    from django_imageops import operations
+
+    spec = operations.get_operation("crop")
+    original = type(spec).call
+
+    def call_then_cancel(self, client, provider, prepared):
+        result = original(self, client, provider, prepared)
+        jobs.cancel(ImageJob.objects.get(status="running"))
+        return result
+
+    monkeypatch.setattr(type(spec), "call", call_then_cancel)
+    [job] = run(jobs.create_jobs, "crop", objects=[photo()], field="image", params=CROP)
+    job.refresh_from_db()
+    assert job.status == "canceled"
+    stored = job.events.get(kind="result_stored")
+    assert "canceled meanwhile" in stored.message
+    assert stored.data["name"].startswith("imageops/results/crop/")
 
 
 @pytest.mark.parametrize(
