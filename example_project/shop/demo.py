@@ -97,8 +97,9 @@ STEPS: tuple[Step, ...] = (
 class Progress:
     """Prints a line whenever a job of the batch finishes, and what is still being waited for."""
 
-    def __init__(self, batch: uuid.UUID, total: int, stream=None):
+    def __init__(self, batch: uuid.UUID, total: int, stream=None, names: dict | None = None):
         self.batch = batch
+        self.names = names or {}
         self.total = total
         self.stream = stream or sys.stdout
         self.finished: set[int] = set()
@@ -120,6 +121,7 @@ class Progress:
         self.finished.add(job.pk)
         self.line(
             f"[{len(self.finished):>2}/{self.total}] {job.status:<9} "
+            f"{self.names.get(job.source_object_id, '')}: "
             f"{job.operation}/{job.provider} {job.params.get('mode', '')}".rstrip()
         )
 
@@ -226,12 +228,13 @@ def run_demo(*, stdout=None, timeout: float = 900.0, contact_sheet: Path | None 
         f"Loaded {len(products)} products ({', '.join(p.name for p in products)}); "
         f"running {total} jobs ({len(steps)} operation x provider each), batch {batch}\n"
     )
-    progress = Progress(batch, total, stdout)
+    progress = Progress(batch, total, stdout, names={str(p.pk): p.name for p in products})
     progress.connect()
     created: list[ImageJob] = []
     problems: list[str] = []
     try:
         for step in steps:
+            progress.line(f"        queueing {step.label} on {len(products)} products")
             for product in products:
                 created += jobs.create_jobs(
                     step.operation,

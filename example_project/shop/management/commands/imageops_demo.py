@@ -6,6 +6,7 @@ line ``N jobs succeeded, M failed, K credits`` and the path of a before/after co
 Exits with status 1 when any job failed.
 """
 
+import time
 from pathlib import Path
 
 from django.core.management import call_command
@@ -39,6 +40,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         """Start the embedded parts, migrate, run the demo, report; CommandError if a job failed."""
+        started = time.monotonic()
         if embedded.reset_database():
             self.stdout.write("Embedded S3 is in memory: starting from a fresh database.")
         servers = embedded.start()
@@ -63,6 +65,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(self.style.SUCCESS(summary) if result.ok else self.style.ERROR(summary))
         self.stdout.write(f"Contact sheet: {result.contact_sheet}")
+        self.stdout.write(f"Finished in {time.monotonic() - started:.1f} s")
         if not result.ok:
             raise CommandError(
                 f"{result.failed} of {len(result.jobs)} jobs failed"
