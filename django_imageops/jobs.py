@@ -73,6 +73,7 @@ __all__ = [
     "record_editor_error",
     "refresh_credits",
     "request_review_result",
+    "requeue_stale",
     "retry",
     "run_due",
     "run_job",
@@ -1038,6 +1039,37 @@ def retry(job: ImageJob) -> bool:
     _event(job, Kind.RETRY_SCHEDULED, "retry requested")
     _enqueue_on_commit([job.pk])
     return True
+
+
+def requeue_stale(older_than: float = 1800.0) -> int:
+    """Put back to pending the jobs left ``running`` by a worker that died (no update for
+    ``older_than`` seconds and no scheduled poll). They resume from their stored vendor
+    references (e.g. a PiktID image already uploaded is not uploaded again).
+
+    Returns:
+        How many jobs were requeued.
+    """
+    now = timezone.now()
+    stale = list(
+        ImageJob.objects.filter(
+            status=Status.RUNNING,
+            next_attempt_at__isnull=True,
+            updated_at__lt=now - timedelta(seconds=older_than),
+        ).values_list("pk", flat=True)
+    )
+    requeued = 0
+    for job_id in stale:
+        updated = ImageJob.objects.filter(
+            pk=job_id, status=Status.RUNNING, next_attempt_at__isnull=True
+        ).update(status=Status.PENDING, next_attempt_at=now, updated_at=now)
+        if updated:
+            requeued += 1
+            ImageJobEvent.objects.create(
+                job_id=job_id,
+                kind=Kind.RETRY_SCHEDULED,
+                message=f"no progress for {older_than:.0f} s (worker gone?): requeued",
+            )
+    return requeued
 
 
 def run_due(limit: int | None = None) -> int:

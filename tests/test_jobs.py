@@ -712,3 +712,21 @@ def test_imageops_run_command(run, sandbox):
     call_command("imageops_run", str(job.uuid), stdout=out)
     job.refresh_from_db()
     assert job.status == "succeeded"
+
+
+def test_a_job_left_running_by_a_dead_worker_is_requeued_and_resumes(run, sandbox):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    [job] = jobs.create_jobs("crop", objects=[photo()], field="image", params=CROP)
+    long_ago = timezone.now() - timedelta(hours=1)
+    ImageJob.objects.filter(pk=job.pk).update(status="running", updated_at=long_ago)
+    assert jobs.run_job(job.pk) is None
+    assert jobs.requeue_stale(older_than=3600 * 2) == 0  # not stale enough
+    out = io.StringIO()
+    run(call_command, "imageops_run", "--due", stdout=out)
+    assert "Requeued 1 stale job(s)" in out.getvalue()
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error_message

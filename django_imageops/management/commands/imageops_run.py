@@ -1,8 +1,10 @@
 """``manage.py imageops_run``: run image jobs in this process.
 
 - ``imageops_run --due``: every job that is due (pending retries whose time has come, PiktID
-  polls that are due). For task backends that cannot defer (the ImmediateBackend): run it every
-  minute from cron, or with ``--loop`` as a small long-running process.
+  polls that are due), after requeueing jobs left ``running`` by a worker that died
+  (``--stale SECONDS``, default 1800). For task backends that cannot defer (the
+  ImmediateBackend): run it every minute from cron, or with ``--loop`` as a small long-running
+  process.
 - ``imageops_run <uuid> [<uuid> ...]``: those jobs now, even when their next attempt is later.
 """
 
@@ -25,6 +27,16 @@ class Command(BaseCommand):
         parser.add_argument("--due", action="store_true", help="Run every job that is due.")
         parser.add_argument("--limit", type=int, default=None, help="Run at most this many.")
         parser.add_argument(
+            "--stale",
+            type=float,
+            default=1800.0,
+            metavar="SECONDS",
+            help=(
+                "With --due: first requeue jobs left running without progress for this long "
+                "(a worker died; default %(default)s, 0 to skip)."
+            ),
+        )
+        parser.add_argument(
             "--loop",
             type=float,
             default=None,
@@ -32,7 +44,7 @@ class Command(BaseCommand):
             help="With --due: keep running, looking for due jobs every SECONDS.",
         )
 
-    def handle(self, *args, job_uuids, due, limit, loop, verbosity, **options):
+    def handle(self, *args, job_uuids, due, limit, stale, loop, verbosity, **options):
         if not job_uuids and not due:
             raise CommandError("Give job UUIDs, or --due.")
         ran = 0
@@ -56,6 +68,10 @@ class Command(BaseCommand):
                     self.stdout.write(f"{job_uuid}: {result.status}")
         if due:
             while True:
+                if stale > 0:
+                    requeued = jobs.requeue_stale(stale)
+                    if requeued and verbosity >= 1:
+                        self.stdout.write(f"Requeued {requeued} stale job(s).")
                 ran += jobs.run_due(limit=limit)
                 if loop is None:
                     break
