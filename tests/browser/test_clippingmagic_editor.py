@@ -9,9 +9,6 @@ test chose. Everything else is real: ``live_server``, the vendor sandbox, moto S
 from __future__ import annotations
 
 import copy
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -23,9 +20,7 @@ from tests.clippingmagic_support import create_review_job, has_alpha, make_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("IMAGEOPS_CHROMIUM", "/usr/bin/chromium")
 API_KEY = "cmKEY-browser-canary-90d4c2e7a1"
-SCREENSHOT_DIR = Path(os.environ.get("IMAGEOPS_SCREENSHOT_DIR", "/tmp/imageops-screenshots"))
 
 STUB_JS = """
 window.__cm = {initialize: null, edit: null, events: []};
@@ -53,31 +48,6 @@ window.ClippingMagic = {
 """
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """A headless Debian Chromium driven by Playwright (skipped when either is missing)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are
-    # still synchronous.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
-                args=["--no-sandbox", "--disable-dev-shm-usage"],
-            )
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
 @pytest.fixture
 def distinctive_key(settings, sandbox):
     imageops = copy.deepcopy(settings.IMAGEOPS)
@@ -92,11 +62,11 @@ class EditorPage:
     response's body and headers."""
 
     def __init__(
-        self, chromium, live_server, user, sandbox, next_event="result-generated", stub=True
+        self, browser, live_server, user, sandbox, next_event="result-generated", stub=True
     ):
         client = Client()
         client.force_login(user)
-        self.context = chromium.new_context(locale="en-US", viewport={"width": 1100, "height": 800})
+        self.context = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 800})
         self.context.add_cookies(
             [
                 {
@@ -150,22 +120,18 @@ class EditorPage:
     def recorded(self) -> dict:
         return self.page.evaluate("window.__cm")
 
-    def screenshot(self, name: str) -> Path:
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOT_DIR / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
     def close(self):
         self.context.close()
 
 
 @pytest.fixture
-def open_editor(chromium, live_server, sandbox):
+def open_editor(live_server, sandbox, chromium_browser):
+    """``open_editor(user, job, ...)`` opens the job's editor page in a new browser context
+    (``chromium_browser`` and the skip rules come from tests/browser/conftest.py)."""
     pages = []
 
     def open_editor(user, job, next_event="result-generated", init_errors=None, stub=True):
-        editor = EditorPage(chromium, live_server, user, sandbox, next_event, stub=stub)
+        editor = EditorPage(chromium_browser, live_server, user, sandbox, next_event, stub=stub)
         if init_errors:
             editor.page.add_init_script(f"window.__cmInitErrors = {init_errors!r};")
         pages.append(editor)
@@ -179,7 +145,7 @@ def open_editor(chromium, live_server, sandbox):
 
 
 def test_clippingmagic_editor_review_in_browser_stores_result(
-    open_editor, distinctive_key, sandbox, s3
+    open_editor, screenshot, distinctive_key, sandbox, s3
 ):
     photo = make_photo(96, 64)
     job = create_review_job(user=make_user("creator"), photo=photo)
@@ -192,8 +158,8 @@ def test_clippingmagic_editor_review_in_browser_stores_result(
     page.wait_for_function(
         "document.getElementById('imageops-editor-result-image').naturalWidth > 0"
     )
-    screenshot = editor.screenshot("clippingmagic-editor-result")
-    assert screenshot.stat().st_size > 0
+    shot = screenshot(editor.page, "result")
+    assert shot.stat().st_size > 0
 
     recorded = editor.recorded()
     assert recorded["initialize"] == {"apiId": 1}
@@ -226,7 +192,9 @@ def test_clippingmagic_editor_review_in_browser_stores_result(
     assert not [m for m in editor.console if "error" in m.lower()], editor.console
 
 
-def test_clippingmagic_editor_review_shows_browser_feature_errors(open_editor, sandbox, s3):
+def test_clippingmagic_editor_review_shows_browser_feature_errors(
+    open_editor, screenshot, sandbox, s3
+):
     user = make_user("creator")
     job = create_review_job(user=user)
     editor = open_editor(user, job, init_errors=["No WebGL", "No canvas"])
@@ -237,7 +205,7 @@ def test_clippingmagic_editor_review_shows_browser_feature_errors(open_editor, s
     assert "No WebGL" in errors.inner_text()
     assert "No canvas" in errors.inner_text()
     assert editor.recorded()["edit"] is None
-    editor.screenshot("clippingmagic-editor-unsupported")
+    screenshot(editor.page, "unsupported")
 
 
 def test_clippingmagic_editor_review_exit_leaves_job_waiting(open_editor, sandbox, s3):
@@ -300,7 +268,9 @@ def test_clippingmagic_editor_review_waits_for_the_upload_then_opens(
     assert editor.recorded()["edit"]["image"]["secret"] == job.vendor_secret
 
 
-def test_clippingmagic_editor_review_with_the_sandbox_clippingmagic_js(open_editor, sandbox, s3):
+def test_clippingmagic_editor_review_with_the_sandbox_clippingmagic_js(
+    open_editor, screenshot, sandbox, s3
+):
     """The same page with the sandbox's ClippingMagic.js stand-in (what ``make serve`` uses):
     a person clicks Save in its overlay, twice; each save becomes a new stored result."""
     user = make_user("creator")
@@ -325,4 +295,4 @@ def test_clippingmagic_editor_review_with_the_sandbox_clippingmagic_js(open_edit
     assert job.result.name != first
     page.click("[data-clippingmagic=close]")
     assert page.locator("#imageops-editor-open").is_visible()
-    editor.screenshot("clippingmagic-editor-sandbox-js")
+    screenshot(editor.page, "saved-twice")
