@@ -103,10 +103,10 @@ def check_storage(app_configs=None, **kwargs):
 @register(Tags.compatibility)
 def check_tasks(app_configs=None, **kwargs):
     """E003 when the task backend alias is missing or cannot be loaded."""
-    from . import tasks
-
     alias = get_settings()["TASK_BACKEND"]
     try:
+        from . import tasks
+
         tasks.task_backends[alias]
     except Exception as exc:
         return [

@@ -33,7 +33,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-@task()
+@task(backend=get_setting("TASK_BACKEND"))
 def run_job_task(job_id: int) -> None:
     """Run (or continue) the ``ImageJob`` with primary key ``job_id`` (``jobs.run_job``)."""
     from . import jobs
@@ -41,7 +41,7 @@ def run_job_task(job_id: int) -> None:
     jobs.run_job(job_id)
 
 
-@task()
+@task(backend=get_setting("TASK_BACKEND"))
 def fetch_review_result_task(job_id: int) -> None:
     """Fetch a newer ClippingMagic result of job ``job_id`` (``jobs.fetch_review_result``)."""
     from . import jobs
