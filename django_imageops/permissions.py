@@ -4,8 +4,9 @@ One rule, shared by the editor views and (if it wants) the REST API:
 
 - the job's creator (``job.created_by``), or
 - an active staff user with the *change* permission on the job's source object's model
-  (e.g. ``shop.change_product``); for a job on an uploaded file, which has no source object,
-  the change permission on ``ImageJob`` itself (``django_imageops.change_imagejob``).
+  (e.g. ``shop.change_product``), or on the object itself with an object-level permission
+  backend; for a job on an uploaded file, which has no source object, the change permission on
+  ``ImageJob`` itself (``django_imageops.change_imagejob``).
 
 Superusers have every permission, so they pass the second rule.
 """
@@ -53,4 +54,11 @@ def can_edit_job(user, job: ImageJob) -> bool:
         return False
     if is_job_creator(user, job):
         return True
-    return bool(user.is_staff and user.has_perm(source_change_permission(job)))
+    if not user.is_staff:
+        return False
+    perm = source_change_permission(job)
+    if user.has_perm(perm):
+        return True
+    # Object-level permission backends (e.g. django-guardian) answer for the object itself.
+    source = job.source_object if job.source_content_type_id else None
+    return bool(source is not None and user.has_perm(perm, source))

@@ -295,3 +295,34 @@ def test_clippingmagic_review_callback_refused_for_canceled_job(
     )
     assert response.status_code == 409
     assert not ImageJob.objects.get(pk=review_job.pk).result
+
+
+class PhotoObjectPermissionBackend:
+    """An object-level permission backend (like django-guardian): ``objeditor`` may change the
+    photo titled "Red square" and nothing else."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user, perm, obj=None):
+        return (
+            user.username == "objeditor"
+            and perm == "testapp.change_photo"
+            and getattr(obj, "title", None) == "Red square"
+        )
+
+
+def test_clippingmagic_editor_object_level_permission_on_the_source(sandbox, s3, settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "tests.test_editor.PhotoObjectPermissionBackend",
+    ]
+    job = create_review_job(user=make_user("creator"), photo=make_photo())
+    other_photo = make_photo()
+    other_photo.title = "Blue square"
+    other_photo.save()
+    other_job = create_review_job(user=make_user("creator2"), photo=other_photo)
+    client = Client()
+    client.force_login(make_user("objeditor", staff=True))
+    assert client.get(editor_url(job)).status_code == 200
+    assert client.get(editor_url(other_job)).status_code == 403
