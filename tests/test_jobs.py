@@ -730,3 +730,30 @@ def test_a_job_left_running_by_a_dead_worker_is_requeued_and_resumes(run, sandbo
     assert "Requeued 1 stale job(s)" in out.getvalue()
     job.refresh_from_db()
     assert job.status == "succeeded", job.error_message
+
+
+def test_the_result_fills_a_derived_image_field_without_a_copy(run, sandbox, s3):
+    from django.conf import settings as django_settings
+
+    obj = photo(make_image(80, 60))
+    [job] = run(
+        jobs.create_jobs,
+        "remove_background",
+        objects=[obj],
+        field="image",
+        params={"mode": "auto", "test": True},
+        target_field="cutout",
+    )
+    job.refresh_from_db()
+    obj.refresh_from_db()
+    assert job.status == "succeeded", job.error_message
+    assert obj.cutout.name == job.result.name
+    assert job.result.name in obj.cutout.url  # a presigned URL, built without a request
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=django_settings.S3_BUCKET, Prefix="imageops/"
+        )
+        for item in page.get("Contents", [])
+    ]
+    assert [k for k in keys if str(job.uuid) in k or "cutout" in k] == [job.result.name]
