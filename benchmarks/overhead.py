@@ -272,14 +272,25 @@ def main(argv=None) -> int:
                 by_hand(photo.image.path)
             photos = make_photos([sample_image(i) for i in range(args.n)])
             # Interleaved, so both see the same machine load.
-            with_jobs = hand = 0.0
+            with_jobs = hand = cpu_jobs = cpu_hand = 0.0
             for photo in photos:
+                cpu = time.process_time()
                 hand += by_hand(photo.image.path)
+                cpu_hand += time.process_time() - cpu
+                cpu = time.process_time()
                 with_jobs += run_job(photo)
+                cpu_jobs += time.process_time() - cpu
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    for label, seconds in (("crop jobs end to end", with_jobs), ("by hand", hand)):
-        print(f"{args.n} {label}: {seconds:.3f} s ({seconds / args.n * 1000:.1f} ms each)")
+    for label, seconds, cpu in (
+        ("crop jobs end to end", with_jobs, cpu_jobs),
+        ("by hand", hand, cpu_hand),
+    ):
+        print(
+            f"{args.n} {label}: {seconds:.3f} s ({seconds / args.n * 1000:.1f} ms each, "
+            f"{cpu / args.n * 1000:.1f} ms CPU in this process)"
+        )
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"ratio {with_jobs / hand:.2f}")
     return 0
 
