@@ -379,3 +379,28 @@ def test_untouched_images_are_sent_as_they_are():
     assert prepared.upload.content is data  # no decode, no copy
     assert prepared.upload.filename == "a.jpg"
     assert prepared.scale == 1.0
+
+
+@pytest.mark.slow
+def test_clipdrop_uncrop_over_30_mb_is_downscaled_or_refused(settings):
+    import os
+
+    width, height = 2900, 2800  # 8.1 MP (under 10 MP) of RGBA noise: a ~32 MB PNG
+    image = Image.frombytes("RGBA", (width, height), os.urandom(width * height * 4))
+    data = encode(image, "PNG", compress_level=1)
+    del image
+    assert len(data) > operations.CLIPDROP_UNCROP_MAX_BYTES
+    params = {"left": 1000, "right": 0, "top": -100, "bottom": 0}
+    prepared = get_operation("uncrop").prepare("clipdrop", params, data, "huge.png")
+    assert len(prepared.upload.content) <= operations.CLIPDROP_UNCROP_MAX_BYTES
+    assert prepared.scale < 1
+    assert prepared.params["left"] == round(1000 * prepared.scale)
+    assert prepared.params["top"] == round(-100 * prepared.scale)
+    assert (prepared.width, prepared.height) == (
+        int(width * prepared.scale),
+        int(height * prepared.scale),
+    )
+    imageops_settings(settings, UNCROP_OVERSIZE="refuse")
+    with pytest.raises(ValidationError) as exc:
+        get_operation("uncrop").check_image("clipdrop", params, validate_image(data))
+    assert "30 MB" in exc.value.message_dict["image"][0]
