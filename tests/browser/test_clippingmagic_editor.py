@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 
-from django_imageops.models import ImageJob, ImageJobEvent
+from django_imageops.models import ImageJob
 from tests.clippingmagic_support import create_review_job, has_alpha, make_photo, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -235,11 +235,11 @@ def test_clippingmagic_editor_review_error_is_shown_and_recorded(open_editor, sa
     page.wait_for_selector('#imageops-editor[data-state="editor-error"]')
     assert "Failed to read" in page.locator("#imageops-editor-errors").inner_text()
     # The POST is best effort and asynchronous: wait for it to be recorded.
-    for _ in range(50):
-        if ImageJobEvent.objects.filter(job=job, kind=ImageJobEvent.Kind.EDITOR).exists():
+    for _ in range(100):
+        job.refresh_from_db()
+        if job.error_code:
             break
         page.wait_for_timeout(100)
-    job.refresh_from_db()
     assert job.error_code == "editor_1006"
     assert job.status == ImageJob.Status.WAITING_FOR_EDITOR
 
