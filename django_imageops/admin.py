@@ -259,9 +259,18 @@ class ImageOpsAdminMixin:
             ]
         return [(f.name, str(f.verbose_name).capitalize()) for f in fields]
 
-    def get_actions(self, request):
-        """Django's actions plus one per operation, for users with the imageops permission."""
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=None):
+        """Django's actions plus one per operation, for users with the imageops permission.
+
+        ``action_location`` is Django 6.1's (change list or change form); the operations are
+        change-list actions only. Django 5.2 calls this without it.
+        """
+        if action_location is None:
+            actions = super().get_actions(request)
+        else:
+            actions = super().get_actions(request, action_location=action_location)
+            if getattr(action_location, "value", action_location) != "CHANGE_LIST":
+                return actions
         if not actions and (self.actions is None or "_popup" in request.GET):
             return actions
         if not self.get_imageops_fields() or not self.has_imageops_permission(request):
