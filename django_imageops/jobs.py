@@ -16,6 +16,7 @@ retries and sends ``signals.job_succeeded`` / ``job_failed`` after commit.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import logging
@@ -33,7 +34,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -64,6 +65,9 @@ CANCELABLE = (Status.PENDING, Status.RUNNING, Status.WAITING_FOR_EDITOR)
 RETRYABLE = (Status.FAILED, Status.CANCELED)
 
 VENDOR_NAMES = dict(ImageJob.Provider.choices)
+#: ``vendor_state`` key set once a ClippingMagic production result was paid for (its first
+#: download; later downloads and revisions of the same image are free).
+CHARGED = "result_charged"
 
 __all__ = [
     "apply_result",
@@ -438,11 +442,14 @@ def _run(job: ImageJob) -> None:
     if result is None:
         return
     if job.operation == "remove_background":
-        _update(
-            job,
-            vendor_image_id=str(result.vendor_ids.get("id", "")),
-            vendor_secret=str(result.vendor_ids.get("secret", "")),
-        )
+        ids = {
+            "vendor_image_id": str(result.vendor_ids.get("id", "")),
+            "vendor_secret": str(result.vendor_ids.get("secret", "")),
+        }
+        if result.credits_consumed:
+            # Auto-Clip paid for this image's first download: editing it later is free.
+            ids["vendor_state"] = {**job.vendor_state, CHARGED: True}
+        _update(job, **ids)
         if job.params.get("mode") == "review":
             if _update(job, Status.RUNNING, status=Status.WAITING_FOR_EDITOR, error_code=""):
                 _event(
@@ -625,17 +632,27 @@ def _plain_message(exc: VendorError) -> str:
     return str(text % {"vendor": vendor, "status": status, "reason": reason.rstrip(". ")})
 
 
-def _record_credits(job: ImageJob, result: VendorResult) -> None:
-    fields: dict[str, Any] = {}
-    if result.credits_consumed:
-        fields["credits_consumed"] = Decimal(job.credits_consumed or 0) + Decimal(
-            result.credits_consumed
-        )
+def _record_credits(job: ImageJob, result: VendorResult, **extra: Any) -> None:
+    """Add the credits ``result`` consumed to the job and keep the vendor's balance.
+
+    The balance (``VendorCredits``) is the vendor's own figure when the answer carries one
+    (Clipdrop's headers); otherwise (ClippingMagic: only its account endpoint tells) the credits
+    spent are taken off the last known balance, so no account call is needed per job. ``extra``
+    job fields are written in the same UPDATE.
+    """
+    fields: dict[str, Any] = dict(extra)
+    consumed = Decimal(result.credits_consumed or 0)
+    if consumed:
+        fields["credits_consumed"] = Decimal(job.credits_consumed or 0) + consumed
     if result.credits_remaining is not None:
         fields["credits_remaining"] = Decimal(result.credits_remaining)
         VendorCredits.objects.update_or_create(
             vendor=job.provider,
             defaults={"remaining": Decimal(result.credits_remaining), "details": {}},
+        )
+    elif consumed:
+        VendorCredits.objects.filter(vendor=job.provider, remaining__isnull=False).update(
+            remaining=F("remaining") - consumed, updated_at=timezone.now()
         )
     if fields:
         _update(job, **fields)
@@ -1159,24 +1176,34 @@ def fetch_review_result(job: ImageJob, *, image_id: str | None = None) -> bool:
     try:
         client = _client(provider)
         info = client.get(job.vendor_image_id)
+        image = info.data.get("image", info.data)
         revision = _int(info.vendor_ids.get("result_revision"), 0)
         if not revision:
-            image = info.data.get("image", info.data)
             revision = _int(image.get("resultRevision") if isinstance(image, dict) else 0)
+        test_image = bool(
+            image["test"] if isinstance(image, dict) and "test" in image else job.params.get("test")
+        )
         job.refresh_from_db()
         if revision <= job.vendor_result_revision:
             return False
         result = client.download(job.vendor_image_id)
     finally:
         ratelimit.release(provider, credential)
-    _record_credits(job, result)
+    # ClippingMagic charges a production image's first download only (the client cannot tell
+    # which download is the first): one credit unless this image was paid for already.
+    charge = not test_image and not job.vendor_state.get(CHARGED)
+    _record_credits(
+        job,
+        dataclasses.replace(result, credits_consumed=Decimal(1 if charge else 0)),
+        **({"vendor_state": {**job.vendor_state, CHARGED: True}} if charge else {}),
+    )
     revision = max(revision, _int(result.vendor_ids.get("result_revision"), revision))
     _event(
         job,
         Kind.EDITOR,
         f"downloaded ClippingMagic result revision {revision}",
         revision=revision,
-        credits_consumed=_num(result.credits_consumed),
+        credits_consumed=str(Decimal(1 if charge else 0)),
     )
     info_fields = _store(job, result.content, result.content_type, revision)
     if info_fields is None:

@@ -164,6 +164,63 @@ def test_review_waits_for_editor_then_fetches_each_new_revision(run, sandbox, s3
         jobs.fetch_review_result(job, image_id="999999")
 
 
+def _review_job(run, *, test: bool, mode: str = "review"):
+    [job] = run(
+        jobs.create_jobs,
+        "remove_background",
+        objects=[photo(make_image(80, 60))],
+        field="image",
+        params={"mode": mode, "test": test},
+    )
+    job.refresh_from_db()
+    return job
+
+
+def test_review_records_the_credit_of_the_first_production_download_only(run, sandbox):
+    jobs.refresh_credits("clippingmagic")  # a known balance, as the admin's refresh leaves it
+    job = _review_job(run, test=False)
+    assert job.status == "waiting_for_editor"
+    assert job.credits_consumed == 0  # the upload (format=json) is free
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+    assert jobs.fetch_review_result(job) is True
+    job.refresh_from_db()
+    counters = sandbox.counters()["clippingmagic"]
+    assert counters["credits_consumed"] == 1
+    assert job.credits_consumed == 1
+    # The balance follows what was spent, with no account call per job.
+    assert VendorCredits.objects.get(vendor="clippingmagic").remaining == (
+        counters["credits_remaining"]
+    )
+    assert calls(sandbox, "clippingmagic", "account") <= 1
+    # A later revision of the same image is free to download, at the vendor and in our books.
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+    assert jobs.fetch_review_result(job) is True
+    job.refresh_from_db()
+    assert sandbox.counters()["clippingmagic"]["credits_consumed"] == 1
+    assert job.credits_consumed == 1
+    assert job.vendor_result_revision == 2
+
+
+def test_review_of_a_test_image_records_no_credit(run, sandbox):
+    job = _review_job(run, test=True)
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+    assert jobs.fetch_review_result(job) is True
+    job.refresh_from_db()
+    assert job.credits_consumed == 0
+    assert sandbox.counters()["clippingmagic"]["credits_consumed"] == 0
+
+
+def test_editing_an_auto_clip_result_costs_no_second_credit(run, sandbox):
+    job = _review_job(run, test=False, mode="auto")
+    assert job.status == "succeeded", job.error_message
+    assert job.credits_consumed == 1
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+    assert jobs.fetch_review_result(job) is True
+    job.refresh_from_db()
+    assert sandbox.counters()["clippingmagic"]["credits_consumed"] == 1
+    assert job.credits_consumed == 1
+
+
 def test_piktid_upload_generate_then_scheduled_polls(run, sandbox):
     sandbox.configure(piktid_delay=0)
     [job] = run(
