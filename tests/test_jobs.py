@@ -188,9 +188,8 @@ def test_review_records_the_credit_of_the_first_production_download_only(run, sa
     assert counters["credits_consumed"] == 1
     assert job.credits_consumed == 1
     # The balance follows what was spent, with no account call per job.
-    assert VendorCredits.objects.get(vendor="clippingmagic").remaining == (
-        counters["credits_remaining"]
-    )
+    balance = VendorCredits.objects.get(vendor="clippingmagic").remaining
+    assert balance == counters["credits_remaining"]
     assert calls(sandbox, "clippingmagic", "account") <= 1
     # A later revision of the same image is free to download, at the vendor and in our books.
     sandbox.clippingmagic_edit(job.vendor_image_id)
