@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
 from decimal import Decimal
@@ -308,4 +307,3 @@ class Command(BaseCommand):
             self.stdout.write(
                 "Failed jobs: the job admin filtered with ?batch=" + str(batch) + "&status=failed"
             )
-        sys.stdout.flush()
