@@ -33,7 +33,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -105,29 +105,38 @@ def _flush_events(job: ImageJob) -> None:
         buffer.clear()
 
 
+def _set_later(job: ImageJob, **fields: Any) -> None:
+    """Set ``fields`` on ``job`` now and write them with its next ``_update`` (or when
+    ``run_job`` ends): one UPDATE fewer for facts that need not be stored on their own."""
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.__dict__.setdefault("_pending_fields", {}).update(fields)
+
+
 def _count_attempt(job: ImageJob) -> None:
     """Count one attempt; written with the job's next update (one UPDATE fewer per run)."""
-    job.attempts += 1
-    job.__dict__["_attempts_dirty"] = True
+    _set_later(job, attempts=job.attempts + 1)
 
 
 def _update(job: ImageJob, expect: tuple | str | None = None, **fields: Any) -> bool:
     """Set ``fields`` on ``job`` and in the database, only while its status is in ``expect``.
 
-    A counted attempt not yet written goes with it.
+    Fields set with ``_set_later`` (e.g. a counted attempt) and not yet written go with it.
 
     Returns:
         True when the row was updated (False: someone else changed the status, e.g. canceled).
     """
     fields["updated_at"] = timezone.now()
-    if job.__dict__.get("_attempts_dirty"):
-        fields.setdefault("attempts", job.attempts)
+    pending = job.__dict__.get("_pending_fields")
+    if pending:
+        fields = {**pending, **fields}
     queryset = ImageJob.objects.filter(pk=job.pk)
     if expect is not None:
         queryset = queryset.filter(status__in=(expect,) if isinstance(expect, str) else expect)
     updated = queryset.update(**fields)
     if updated:
-        job.__dict__["_attempts_dirty"] = False
+        if pending:
+            pending.clear()
         for name, value in fields.items():
             setattr(job, name, value)
     return bool(updated)
@@ -183,6 +192,7 @@ def create_jobs(
     created_by=None,
     batch=None,
     target_field: str = "",
+    source_hashes=None,
 ) -> list[ImageJob]:
     """Validate and create jobs, one per object (or per uploaded file), and enqueue them.
 
@@ -197,11 +207,20 @@ def create_jobs(
         created_by: the user, or None.
         batch: a UUID shared by jobs queued together (None: no batch).
         target_field: a field on the source model that the result fills on success.
+        source_hashes: SHA-256 hex digests of the objects' source bytes, one per object in
+            order, when the caller already computed them (the ``DerivedImageField`` handler):
+            stored as ``source_hash`` so a job for the same content is recognised before it
+            runs. Not a validation: ``run_job`` still checks the bytes.
 
-    Exactly one of ``objects``/``uploads`` is given. Every parameter and every image is
-    validated BEFORE anything is created; the jobs and their "created" events are bulk-created
-    (a constant number of queries) and ``tasks.run_job_task`` is enqueued with each job id when
-    the transaction commits.
+    Exactly one of ``objects``/``uploads`` is given. Every parameter is validated BEFORE
+    anything is created. Uploads (in memory) are validated and hashed here too, and refused
+    before a job exists. Object sources are not read here (that would be one storage GET and a
+    decode per object inside the request): only the field (it exists and is an ImageField) and
+    the file name are checked; ``run_job`` validates and hashes the bytes before any vendor
+    call, and fails the job with a clear message, no vendor call and no credit, when the image
+    is unusable. The jobs and their "created" events are bulk-created (a constant number of
+    queries) and ``tasks.run_job_task`` is enqueued with each job id when the transaction
+    commits.
 
     Returns:
         The created jobs, in input order.
@@ -209,8 +228,8 @@ def create_jobs(
     Raises:
         ValidationError: keyed by field: ``operation``, ``provider``, a parameter name,
             ``target_field``, the source field name (objects) or ``"image"`` (uploads).
-        ValueError: when both or neither of ``objects``/``uploads`` are given, or ``objects``
-            without ``field``.
+        ValueError: when both or neither of ``objects``/``uploads`` are given, ``objects``
+            without ``field``, or ``source_hashes`` not one per object.
     """
     if (objects is None) == (uploads is None):
         raise ValueError("create_jobs: give exactly one of objects= or uploads=")
@@ -227,35 +246,36 @@ def create_jobs(
         objects = list(objects)
         if not objects:
             return []
+        if source_hashes is not None and len(source_hashes) != len(objects):
+            raise ValueError("create_jobs: source_hashes must give one digest per object")
         model = type(objects[0])
         for name in (field, target_field):
             if not name:
                 continue
             try:
-                model._meta.get_field(name)
+                model_field = model._meta.get_field(name)
             except FieldDoesNotExist:
                 key = "target_field" if name == target_field else name
                 errors.setdefault(key, []).append(
                     _("%(model)s has no field %(name)s.")
                     % {"model": model._meta.verbose_name, "name": name}
                 )
+                continue
+            if name == field and not isinstance(model_field, models.ImageField):
+                errors.setdefault(name, []).append(
+                    _("%(model)s.%(name)s is not an image field.")
+                    % {"model": model._meta.verbose_name, "name": name}
+                )
         if errors:
             raise ValidationError(errors)
         content_type = ContentType.objects.get_for_model(model)
-        for obj in objects:
+        for index, obj in enumerate(objects):
+            # Only what is known without touching the storage: the bytes are checked by run_job.
             field_file = getattr(obj, field)
-            if not field_file:
+            if not field_file or not field_file.name:
                 errors.setdefault(field, []).append(_("%(object)s has no image.") % {"object": obj})
                 continue
-            try:
-                data = _read_file(field_file)
-            except OSError as exc:
-                errors.setdefault(field, []).append(
-                    _("%(object)s: the image cannot be read (%(error)s).")
-                    % {"object": obj, "error": exc}
-                )
-                continue
-            digest = _check(spec, provider, cleaned, data, errors, field, prefix=str(obj))
+            digest = str(source_hashes[index]) if source_hashes is not None else ""
             jobs.append(
                 ImageJob(
                     operation=operation,
@@ -385,7 +405,7 @@ def run_job(job_id: int) -> ImageJob | None:
         job.refresh_from_db()
     finally:
         _flush_events(job)
-        if job.__dict__.get("_attempts_dirty"):
+        if job.__dict__.get("_pending_fields"):
             _update(job)
     return job
 
@@ -415,16 +435,22 @@ def _run(job: ImageJob) -> None:
         _retry_or_fail(job, "source_unreadable", _("The source image cannot be read: %s") % exc)
         return
     digest = _hash(data)
-    verified = digest == job.source_hash  # the bytes create_jobs checked: no second decode
-    if not verified:
-        _update(job, source_hash=digest)
+    # An upload's bytes were validated by create_jobs (same digest: only the header is read
+    # again). Object sources are validated here, once, before any vendor call.
+    verified = bool(job.source_file) and digest == job.source_hash
+    if digest != job.source_hash:
+        _set_later(job, source_hash=digest)
         if not job.vendor_image_id and _reuse(job, spec):
             return
 
     try:
         prepared = spec.prepare(job.provider, job.params, data, source.name, verified=verified)
     except ValidationError as exc:
-        _fail(job, "invalid_input", " ".join(_flatten(exc)))
+        _fail(
+            job,
+            "invalid_input",
+            _("The source image cannot be sent: %(reason)s") % {"reason": " ".join(_flatten(exc))},
+        )
         return
     del data
     for note in prepared.notes:

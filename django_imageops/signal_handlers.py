@@ -83,7 +83,7 @@ def source_hash(file) -> str:
 
 def queue_if_new_content(model, pk, field_name: str):
     """Queue the derived field's job for object ``pk`` unless a job for this field was already
-    created for the same source bytes (``ImageJob.source_hash``, set by ``jobs.create_jobs``).
+    created for the same source bytes (``ImageJob.source_hash``, passed to ``jobs.create_jobs``).
 
     Returns:
         The created ``ImageJob`` list, or ``[]`` when nothing was queued.
@@ -118,6 +118,7 @@ def queue_if_new_content(model, pk, field_name: str):
             provider=field.provider,
             params=field.params,
             target_field=field.name,
+            source_hashes=[digest],
         )
     except ValidationError as error:
         logger.warning(

@@ -172,7 +172,13 @@ def test_uncrop_invalid_offset_reshows_the_form_with_the_field_error(
 
 
 @pytest.mark.django_db
-def test_crop_box_outside_the_image_is_a_width_error(admin_client, photo_file):
+def test_crop_box_outside_the_image_fails_the_job_before_any_vendor_call(
+    admin_client, photo_file, sandbox
+):
+    """The action does not read the selected images in the request (one storage GET each);
+    the job checks the box against the image when it runs, and fails with a clear message."""
+    from django_imageops import jobs
+
     photos = make_photos(photo_file, 1)
     response = post_action(
         admin_client,
@@ -185,9 +191,11 @@ def test_crop_box_outside_the_image_is_a_width_error(admin_client, photo_file):
         width="60",  # 10 + 60 > 64 pixels
         height="10",
     )
-    assert response.status_code == 200
-    assert "width" in response.context["form"].errors
-    assert ImageJob.objects.count() == 0
+    assert response.status_code == 302
+    job = jobs.run_job(ImageJob.objects.get().pk)
+    assert (job.status, job.error_code) == ("failed", "invalid_input")
+    assert "beyond the image's width of 64 pixels" in job.error_message
+    assert sandbox.counters()["pixlab"]["calls"] == 0
 
 
 @pytest.mark.django_db

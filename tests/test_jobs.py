@@ -6,6 +6,7 @@ the way it does on a site with the default task backend.
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import django
@@ -651,9 +652,8 @@ def test_create_jobs_validates_everything_before_creating_anything(sandbox):
         jobs.create_jobs("crop", objects=[good], field="image", params={"x": -1, "y": "a"})
     assert set(exc.value.message_dict) == {"x", "y", "width", "height"}
     with pytest.raises(ValidationError) as exc:
-        jobs.create_jobs("crop", objects=[good], field="image", params={**CROP, "x": 60})
-    assert "width" in exc.value.message_dict
-    assert "beyond the image's width of 64" in exc.value.message_dict["width"][0]
+        jobs.create_jobs("crop", objects=[good], field="title", params=CROP)
+    assert "is not an image field" in exc.value.message_dict["title"][0]
     with pytest.raises(ValidationError) as exc:
         jobs.create_jobs("sharpen", objects=[good], field="image")
     assert "operation" in exc.value.message_dict
@@ -667,6 +667,55 @@ def test_create_jobs_validates_everything_before_creating_anything(sandbox):
         jobs.create_jobs("crop", params=CROP)
     assert ImageJob.objects.count() == 0
     assert calls(sandbox, "pixlab") == 0
+
+
+def test_object_sources_are_not_read_when_jobs_are_created(sandbox, settings):
+    """Queueing N objects costs no storage read (in production: no S3 GET per object inside
+    the admin's request); the bytes are read and checked when the job runs."""
+    from django.core.files.storage import default_storage
+
+    settings.TASKS = {"default": {"BACKEND": DUMMY_BACKEND}}
+    gone = photo()
+    default_storage.delete(gone.image.name)  # a name, but no file behind it
+    [job] = jobs.create_jobs("crop", objects=[gone], field="image", params=CROP)
+    assert job.status == "pending" and job.source_hash == ""
+    job = jobs.run_job(job.pk)
+    assert job.status == "failed" and job.error_code == "source_missing"
+    assert calls(sandbox, "pixlab") == 0
+
+
+def test_an_unusable_object_source_fails_its_job_before_any_vendor_call(run, sandbox):
+    broken = photo(b"%PDF-1.4 not an image", name="report.png")
+    outside = photo(make_image(64, 48))
+    created = run(jobs.create_jobs, "crop", objects=[broken], field="image", params=CROP)
+    created += run(
+        jobs.create_jobs, "crop", objects=[outside], field="image", params={**CROP, "x": 60}
+    )
+    broken_job, outside_job = (ImageJob.objects.get(pk=j.pk) for j in created)
+    assert broken_job.status == outside_job.status == "failed"
+    assert broken_job.error_code == outside_job.error_code == "invalid_input"
+    assert "not an image we can read" in broken_job.error_message
+    assert "beyond the image's width of 64" in outside_job.error_message
+    assert broken_job.credits_consumed == outside_job.credits_consumed == 0
+    assert broken_job.source_hash  # hashed when it ran
+    assert calls(sandbox, "pixlab") == 0
+
+
+def test_given_source_hashes_are_stored_but_the_bytes_are_still_checked(run, sandbox):
+    broken = photo(b"not an image either", name="x.png")
+    [job] = run(
+        jobs.create_jobs,
+        "crop",
+        objects=[broken],
+        field="image",
+        params=CROP,
+        source_hashes=[hashlib.sha256(b"not an image either").hexdigest()],
+    )
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_code == "invalid_input"
+    assert calls(sandbox, "pixlab") == 0
+    with pytest.raises(ValueError):
+        jobs.create_jobs("crop", objects=[broken], field="image", params=CROP, source_hashes=[])
 
 
 def test_create_jobs_uses_a_constant_number_of_queries(django_assert_num_queries, settings):

@@ -47,6 +47,28 @@ def total_calls(sandbox) -> int:
     return sum(v["calls"] for v in sandbox.counters().values())
 
 
+def refused(run, sandbox, operation: str, data: bytes, name: str = "photo.png", **kwargs):
+    """Check both ways ``data`` is refused before any vendor call.
+
+    An upload is refused by ``create_jobs`` (nothing is created); an object's image is only
+    read when its job runs, which then fails with ``invalid_input``, no call and no credit.
+
+    Returns:
+        ``(message_dict, failed_job)``: the upload's ``ValidationError`` messages and the job.
+    """
+    with pytest.raises(ValidationError) as exc:
+        jobs.create_jobs(operation, uploads=[ContentFile(data, name=name)], **kwargs)
+    assert jobs.ImageJob.objects.count() == 0
+    [job] = run(
+        jobs.create_jobs, operation, objects=[photo(data, name=name)], field="image", **kwargs
+    )
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("failed", "invalid_input"), job.error_message
+    assert job.credits_consumed == 0
+    assert total_calls(sandbox) == 0
+    return exc.value.message_dict, job
+
+
 def encode(image: Image.Image, fmt: str, **save) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **save)
@@ -123,16 +145,14 @@ def truncated_jpeg() -> bytes:
         ("html.jpg", lambda: b"<html><body>hello</body></html>", "not_an_image"),
     ],
 )
-def test_broken_files_are_refused_without_a_vendor_call(sandbox, name, make, code):
+def test_broken_files_are_refused_without_a_vendor_call(run, sandbox, name, make, code):
     data = make()
     with pytest.raises(ValidationError) as exc:
         validate_image(data)
     assert exc.value.code == code
-    with pytest.raises(ValidationError) as exc:
-        jobs.create_jobs("reimagine", objects=[photo(data, name=name)], field="image")
-    assert "image" in exc.value.message_dict
-    assert jobs.ImageJob.objects.count() == 0
-    assert total_calls(sandbox) == 0
+    errors, job = refused(run, sandbox, "reimagine", data, name)
+    assert "image" in errors
+    assert str(exc.value.messages[0]) in job.error_message
 
 
 @pytest.mark.parametrize("size", [(1500, 1000), (3000, 1000)])  # over 1x and over 2x the limit
@@ -148,34 +168,25 @@ def test_decompression_bombs_are_refused(sandbox, settings, size):
     assert total_calls(sandbox) == 0
 
 
-def test_files_over_the_upload_limit_are_refused_before_decoding(sandbox, settings):
+def test_files_over_the_upload_limit_are_refused_before_decoding(run, sandbox, settings):
     imageops_settings(settings, MAX_UPLOAD_BYTES=10_000)
     data = noisy_image(100, 100)
     assert len(data) > 10_000
     with pytest.raises(ValidationError) as exc:
         validate_image(io.BytesIO(data))
     assert exc.value.code == "too_big"
-    with pytest.raises(ValidationError):
-        jobs.create_jobs(
-            "crop",
-            objects=[photo(data)],
-            field="image",
-            params={"x": 0, "y": 0, "width": 5, "height": 5},
-        )
-    assert total_calls(sandbox) == 0
+    _errors, job = refused(
+        run, sandbox, "crop", data, params={"x": 0, "y": 0, "width": 5, "height": 5}
+    )
+    assert "the largest accepted is 10000 bytes" in job.error_message
 
 
-def test_offsets_that_crop_everything_away_are_refused(sandbox):
-    with pytest.raises(ValidationError) as exc:
-        jobs.create_jobs(
-            "uncrop",
-            objects=[photo(make_image(64, 48))],
-            field="image",
-            params={"left": -40, "right": -30},
-        )
-    assert "left" in exc.value.message_dict
-    assert "whole 64-pixel width" in exc.value.message_dict["left"][0]
-    assert total_calls(sandbox) == 0
+def test_offsets_that_crop_everything_away_are_refused(run, sandbox):
+    errors, job = refused(
+        run, sandbox, "uncrop", make_image(64, 48), params={"left": -40, "right": -30}
+    )
+    assert "whole 64-pixel width" in errors["left"][0]
+    assert "whole 64-pixel width" in job.error_message
 
 
 # -- processed correctly -------------------------------------------------------------------
@@ -261,14 +272,24 @@ def test_exif_orientation_is_applied_before_checks_and_sending(run, sandbox):
     job.refresh_from_db()
     assert job.status == "succeeded", job.error_message
     assert (job.result_width, job.result_height) == (40, 50)
+    calls_before = total_calls(sandbox)
     with pytest.raises(ValidationError) as exc:
         jobs.create_jobs(
             "crop",
-            objects=[photo(data, name="rotated.jpg")],
-            field="image",
+            uploads=[ContentFile(data, name="rotated.jpg")],
             params={"x": 0, "y": 0, "width": 60, "height": 40},
         )
     assert "width" in exc.value.message_dict
+    [job] = run(
+        jobs.create_jobs,
+        "crop",
+        objects=[photo(data, name="rotated.jpg")],
+        field="image",
+        params={"x": 0, "y": 0, "width": 60, "height": 40},
+    )
+    job.refresh_from_db()
+    assert job.error_code == "invalid_input" and "width of 40 pixels" in job.error_message
+    assert total_calls(sandbox) == calls_before
 
 
 def test_clipdrop_uncrop_over_10_megapixels_is_downscaled_with_offsets(run, sandbox):
@@ -289,13 +310,12 @@ def test_clipdrop_uncrop_over_10_megapixels_is_downscaled_with_offsets(run, sand
     assert any("offsets scaled" in e.message for e in job.events.all())
 
 
-def test_clipdrop_uncrop_oversize_can_be_refused(sandbox, settings):
+def test_clipdrop_uncrop_oversize_can_be_refused(run, sandbox, settings):
     imageops_settings(settings, UNCROP_OVERSIZE="refuse")
     data = encode(Image.new("RGB", (4000, 3000), "gray"), "PNG")
-    with pytest.raises(ValidationError) as exc:
-        jobs.create_jobs("uncrop", objects=[photo(data)], field="image", params={"left": 10})
-    assert "10 megapixels" in exc.value.message_dict["image"][0]
-    assert total_calls(sandbox) == 0
+    errors, job = refused(run, sandbox, "uncrop", data, params={"left": 10})
+    assert "10 megapixels" in errors["image"][0]
+    assert "10 megapixels" in job.error_message
 
 
 def test_clippingmagic_images_are_pre_shrunk(run, sandbox):
@@ -330,26 +350,31 @@ def test_piktid_out_of_range_is_fitted_or_refused(run, sandbox, settings):
     assert job.status == "succeeded", job.error_message
     # 40x50 enlarged x1.6 to 64x80; 10 px of offset became 16.
     assert (job.result_width, job.result_height) == (80, 80)
-    # Too narrow to fit: refused.
-    with pytest.raises(ValidationError) as exc:
-        jobs.create_jobs(
+    # Too narrow to fit: refused (uploads at once, objects when their job runs).
+    for data, message in (
+        (make_image(5000, 20), "cannot be fitted"),
+        (make_image(40, 50), "64x64 to 4096x4096"),
+    ):
+        if message.startswith("64x64"):
+            imageops_settings(settings, PIKTID_OUT_OF_RANGE="refuse")
+        with pytest.raises(ValidationError) as exc:
+            jobs.create_jobs(
+                "uncrop",
+                provider="piktid",
+                uploads=[ContentFile(data, name="narrow.png")],
+                params={"left": 10},
+            )
+        assert message in exc.value.message_dict["image"][0]
+        [failed] = run(
+            jobs.create_jobs,
             "uncrop",
             provider="piktid",
-            objects=[photo(make_image(5000, 20))],
+            objects=[photo(data)],
             field="image",
             params={"left": 10},
         )
-    assert "image" in exc.value.message_dict
-    imageops_settings(settings, PIKTID_OUT_OF_RANGE="refuse")
-    with pytest.raises(ValidationError) as exc:
-        jobs.create_jobs(
-            "uncrop",
-            provider="piktid",
-            objects=[photo(make_image(40, 50))],
-            field="image",
-            params={"left": 10},
-        )
-    assert "64x64 to 4096x4096" in exc.value.message_dict["image"][0]
+        failed.refresh_from_db()
+        assert failed.error_code == "invalid_input" and message in failed.error_message
     assert calls(sandbox, "piktid", "target") == 1
 
 

@@ -219,13 +219,20 @@ def test_source_reference_errors_name_the_field(alice, alice_client, photo):
     assert ImageJob.objects.count() == 0
 
 
-def test_source_object_with_a_broken_image_is_400(alice, alice_client, photo, sandbox):
+def test_source_object_with_a_broken_image_fails_its_job_without_a_vendor_call(
+    alice, alice_client, photo, sandbox
+):
+    """An object's image is not read in the request (jobs.create_jobs leaves that to the job):
+    the job is accepted, then fails with a clear message before any vendor call."""
+    from django_imageops import jobs
+
     photo.image.save("broken.png", io.BytesIO(b"not an image"), save=True)
     grant(alice, "change_photo")
     response = alice_client.post(JOBS_URL, _source(photo), format="json")
-    assert response.status_code == 400
-    assert "field" in response.json()
-    assert ImageJob.objects.count() == 0
+    assert response.status_code == 202, response.content
+    job = jobs.run_job(ImageJob.objects.get().pk)
+    assert (job.status, job.error_code) == ("failed", "invalid_input")
+    assert "not an image we can read" in job.error_message
     assert vendor_calls(sandbox) == 0
 
 
