@@ -61,6 +61,29 @@ class SandboxControl:
         return response.json()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limiter():
+    """Start every test with an empty client-side rate limiter.
+
+    ``django_imageops.ratelimit`` keeps its slots, bookings and back-offs in Django's cache
+    (``IMAGEOPS["RATE_LIMIT_CACHE"]``, the in-process ``LocMemCache`` "default" here), which
+    outlives a test: one test's Clipdrop call (60/minute: one per ~1 s slot) or a 429's
+    Retry-After would otherwise defer the next test's jobs, left ``pending``. In-process caches
+    are cleared (database caches roll back with each test) and this thread's held concurrency
+    slots are forgotten. Tests about the limiter set their own limits and cache.
+    """
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from django_imageops import ratelimit
+
+    for alias in settings.CACHES:
+        cache = caches[alias]
+        if isinstance(cache, LocMemCache):
+            cache.clear()
+    ratelimit.reset()
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     """moto's S3 server on ``settings.S3_ENDPOINT_URL`` with the test bucket created."""
