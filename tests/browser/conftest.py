@@ -82,8 +82,8 @@ def browser_page(chromium_browser):
     page = context.new_page()
     page.set_default_timeout(20_000)
     yield page
-    # Let the live server's request threads finish (they share the test's in-memory SQLite
-    # connection) before the database is flushed: leave the admin, wait, then close.
+    # Let the live server finish the page's last requests before the database is flushed (its
+    # writes would only make the flush wait on SQLite's lock): leave the page, wait, then close.
     with contextlib.suppress(Exception):
         page.goto("about:blank")
         page.wait_for_load_state("networkidle")
@@ -105,13 +105,21 @@ def screenshot(request):
 
 
 @pytest.fixture(scope="session")
-def live_server(request):
-    """pytest-django's ``live_server``, serving one request at a time.
+def live_server(request, django_db_setup):
+    """pytest-django's ``live_server``, started after the test database exists, serving one
+    request at a time; the server thread has its own database connections.
 
-    With the in-memory SQLite test database every request thread of Django's threaded live
-    server shares one connection, and a browser's parallel requests (a page, its ``jsi18n``, a
-    poll) then crash SQLite now and then. A serial server answers them in turn (Django sends
-    ``Connection: close`` on a non-threaded server, so keep-alive cannot starve anyone).
+    ``django_db_setup`` first, on purpose: pytest-django's ``LiveServer`` hands the test thread's
+    own connection object to the server thread when the database looks in-memory at that moment.
+    Created before the test database, it saw ``NAME=":memory:"`` and shared the one
+    ``DatabaseWrapper``; the test database then became a file, and the server thread's
+    ``close_old_connections`` at every request end closed that sqlite3 connection under the test
+    thread's queries (a segfault in SQLite, typically while the test database was flushed).
+    Created after, nothing is shared, and a shared connection is refused outright.
+
+    Serial (Django sends ``Connection: close`` on a non-threaded server, so keep-alive cannot
+    starve anyone): the browser's parallel requests (a page, its ``jsi18n``, a poll) are answered
+    in turn, so the server side writes the SQLite file from one thread only.
     """
     from django.core.servers.basehttp import WSGIServer
     from django.test.testcases import LiveServerThread
@@ -130,6 +138,12 @@ def live_server(request):
         or "localhost"
     )
     server = LiveServer(addr, start=False)
+    if server.thread.connections_override:
+        raise RuntimeError(
+            "the live server would share the test thread's database connection "
+            f"({sorted(server.thread.connections_override)}): an in-memory SQLite test database "
+            "cannot be served to a browser safely; use a file (tests/settings.py does)"
+        )
     server.thread.__class__ = SerialLiveServerThread
     server.start()
     yield server
