@@ -18,8 +18,8 @@ from tests.services import start_process, stop_processes, wait_until, worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-JOBS = 5
-RPM = 30
+JOBS = 3
+RPM = 12  # slots of 60/11 s: the two workers cannot both call at once
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_rq_worker_runs_jobs_and_rate_limit_deferrals(sandbox, s3, rq_backend):
         IMAGEOPS_TEST_TASK_BACKEND="rq",
         IMAGEOPS_TEST_REDIS_URL=rq_backend,
         IMAGEOPS_TEST_RATE_LIMIT_CACHE="imageops-redis",
-        # 30/min with a burst of 1: a call every 60/29 s, so jobs are deferred (run_after).
+        # A burst of 1 at this rate: jobs are deferred (run_after) and come back later.
         IMAGEOPS_TEST_CLIPDROP_RPM=str(RPM),
     )
     # Two workers, as on two machines: one broker, one limiter state.
@@ -69,10 +69,16 @@ def test_rq_worker_runs_jobs_and_rate_limit_deferrals(sandbox, s3, rq_backend):
     ]
     try:
         done = wait_until(
-            lambda: ImageJob.objects.filter(status="succeeded").count() == JOBS, timeout=120
+            lambda: ImageJob.objects.filter(status="succeeded").count() == JOBS, timeout=60
         )
     finally:
         log = stop_processes(workers)
+    if not done:
+        stuck = ImageJob.objects.filter(status="pending", next_attempt_at__isnull=False)
+        assert not stuck.exists(), (
+            "a deferred job was delivered before its run_after (RQ keeps run_after in whole "
+            "seconds), found not due, and dropped: " + log
+        )
     assert done, log
     assert sandbox.counters()["clipdrop"]["calls"] == JOBS, log
     assert sandbox.counters()["clipdrop"].get("rate_limited", 0) == 0
@@ -80,8 +86,5 @@ def test_rq_worker_runs_jobs_and_rate_limit_deferrals(sandbox, s3, rq_backend):
         assert job.events.filter(kind=ImageJobEvent.Kind.VENDOR_CALL).count() == 1
     # The limiter deferred jobs and RQ's scheduler brought them back.
     assert ImageJobEvent.objects.filter(kind=ImageJobEvent.Kind.RETRY_SCHEDULED).exists()
-    calls = sorted(
-        e.created_at for e in ImageJobEvent.objects.filter(kind=ImageJobEvent.Kind.VENDOR_CALL)
-    )
-    # One call per slot of 60/29 s: JOBS calls span at least JOBS - 1 slots (less jitter).
-    assert (calls[-1] - calls[0]).total_seconds() >= (JOBS - 1) * 60 / (RPM - 1) - 1.0
+    # (That the processes share one budget through Redis is measured precisely in
+    # tests/test_ratelimit.py::test_processes_sharing_redis_stay_within_the_limit.)
