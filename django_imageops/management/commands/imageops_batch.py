@@ -10,8 +10,10 @@
   and the given ``--param`` values that is pending, running, waiting for the editor or succeeded
   (any batch): rerunning the same command queues only what is missing or failed. ``--redo``
   queues every object again.
-- Objects whose image the vendor would refuse (missing, unreadable, too big) are reported and
-  skipped; the rest of their chunk is queued. A bad ``--param`` stops before anything is queued.
+- A bad ``--param``, model, field or filter stops before anything is queued. Images are not
+  read while queueing: a broken or unusable image fails its own job before any vendor call (no
+  credit); should ``create_jobs`` refuse an object of a chunk, that object is reported and
+  skipped and the rest of the chunk queued.
 - ``--wait`` shows a progress bar until every job of the batch is finished, then a summary
   (succeeded, failed, credits). Ctrl-C loses nothing: chunks already queued stay queued and run;
   the command prints the batch UUID and how to resume.
