@@ -45,6 +45,25 @@ class DerivedImageState:
         FAILED: _("Failed"),
     }
 
+    @classmethod
+    def of(cls, has_file: bool, job_status: str | None) -> str:
+        """The state of a derived field, from whether it holds a file and the status of the
+        newest job targeting it (``None`` when no job did).
+
+        ``"queued"`` while that job is unfinished, else ``"ready"`` with a file, ``"failed"``
+        when that job failed, else ``"empty"``. The one rule behind the admin widget
+        (``DerivedImageField.get_state``) and the API (``api.fields.ImageJobResultField``).
+        """
+        from .models import ImageJob
+
+        if job_status is not None and job_status not in ImageJob.FINISHED_STATUSES:
+            return cls.QUEUED
+        if has_file:
+            return cls.READY
+        if job_status == ImageJob.Status.FAILED:
+            return cls.FAILED
+        return cls.EMPTY
+
 
 class DerivedImageWidget(forms.Widget):
     """Read-only display of a derived image: its state badge, a thumbnail and the latest job.
@@ -196,23 +215,15 @@ class DerivedImageField(models.ImageField):
         )
 
     def get_state(self, instance, *, with_job: bool = False):
-        """``"queued"`` while the newest targeting job is unfinished, else ``"ready"`` when the
-        field has a file, ``"failed"`` when the newest job failed, else ``"empty"``.
+        """The field's ``DerivedImageState`` for ``instance`` (``DerivedImageState.of``: queued
+        while the newest targeting job is unfinished, else ready with a file, failed when that
+        job failed, else empty). One query.
 
         Returns the state, or ``(state, job)`` with ``with_job=True``.
         """
-        from .models import ImageJob
-
         job = self.latest_job(instance)
         has_file = bool(getattr(instance, self.attname))
-        if job is not None and not job.is_finished:
-            state = DerivedImageState.QUEUED
-        elif has_file:
-            state = DerivedImageState.READY
-        elif job is not None and job.status == ImageJob.Status.FAILED:
-            state = DerivedImageState.FAILED
-        else:
-            state = DerivedImageState.EMPTY
+        state = DerivedImageState.of(has_file, job.status if job is not None else None)
         return (state, job) if with_job else state
 
 

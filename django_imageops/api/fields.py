@@ -42,21 +42,6 @@ class DerivedImageSerializer(serializers.Serializer):
     height = serializers.IntegerField(allow_null=True, help_text=_("Pixels."))
 
 
-def derived_state(has_file: bool, job_status: str | None) -> str:
-    """The ``DerivedImageState`` for a field with/without a file and its newest job's status.
-
-    Same rule as ``DerivedImageField.get_state``: queued while the newest job is unfinished,
-    else ready with a file, failed when the newest job failed, else empty.
-    """
-    if job_status is not None and job_status not in ImageJob.FINISHED_STATUSES:
-        return DerivedImageState.QUEUED
-    if has_file:
-        return DerivedImageState.READY
-    if job_status == ImageJob.Status.FAILED:
-        return DerivedImageState.FAILED
-    return DerivedImageState.EMPTY
-
-
 class DerivedImageInfo(NamedTuple):
     """What the jobs targeting one object's derived field say about it."""
 
@@ -149,7 +134,7 @@ class ImageJobResultField(serializers.Field):
                 if has_file and width is None and height is None:
                     width, height = info.width, info.height
         return {
-            "status": derived_state(has_file, job_status),
+            "status": DerivedImageState.of(has_file, job_status),
             "url": value.url if has_file else None,
             "width": width,
             "height": height,
