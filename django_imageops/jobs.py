@@ -379,11 +379,60 @@ def _claim(job_id: int) -> ImageJob | None:
     return ImageJob.objects.get(pk=job_id)
 
 
+def _requeue_early_delivery(job_id: int) -> bool:
+    """Enqueue job ``job_id`` again at its ``next_attempt_at`` when a task arrived before it.
+
+    A scheduler may deliver a deferred task early: RQ keeps ``run_after`` in whole seconds
+    (``calendar.timegm``), so a retry, a rate-limit deferral or a PiktID poll can arrive up to
+    1 s before the job is due. Dropping that task would leave the job pending (or running with
+    a poll due) for ever, since nothing else enqueues it. The new task's ``run_after`` is
+    rounded up to a whole second, so a whole-second scheduler delivers it on time.
+
+    Copies of the task arriving more than a second early are enqueued once per due time: an
+    ``add`` on the limiter's shared cache (``IMAGEOPS["RATE_LIMIT_CACHE"]``) lets the first
+    through and drops the others. That key expires before the new task is due, so a task that
+    is early again (clocks of two machines apart) is requeued again, never dropped; a
+    duplicate that gets through is harmless (the claim is idempotent). Backends that cannot
+    defer enqueue nothing (``imageops_run --due`` runs due jobs there).
+
+    Returns:
+        True when the job is not due yet and a task was enqueued (or already was).
+    """
+    due = (
+        ImageJob.objects.filter(
+            pk=job_id,
+            status__in=(Status.PENDING, Status.RUNNING),
+            next_attempt_at__gt=timezone.now(),
+        )
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if due is None or not tasks.backend_supports_defer():
+        return False
+    when = tasks.whole_second_after(due)
+    cache = ratelimit.get_cache()
+    key = f"imageops:requeued:{job_id}:{due.timestamp():.6f}"
+    # Whole seconds, rounded down: the key is gone by the time the new task is due.
+    ttl = int((when - timezone.now()).total_seconds())
+    if ttl >= 1 and not cache.add(key, 1, ttl):
+        logger.debug("run_job(%s): not due until %s, already requeued", job_id, due)
+        return True
+
+    def enqueue():
+        tasks.enqueue(tasks.run_job_task, job_id, run_after=when)
+
+    logger.info("run_job(%s): delivered before it is due (%s); requeued", job_id, due)
+    transaction.on_commit(enqueue)
+    return True
+
+
 def run_job(job_id: int) -> ImageJob | None:
     """Run (or continue) job ``job_id`` if it is pending and due (or a scheduled poll is due).
 
     The claim is one conditional ``UPDATE``: a job that is running, finished, or not yet due
-    is left alone, so a task delivered twice never runs the job twice.
+    is left alone, so a task delivered twice never runs the job twice. A task that arrives
+    before the job is due (whole-second schedulers such as RQ's) is enqueued again at the due
+    time rather than dropped (once per due time).
 
     Steps: reuse an identical succeeded job's result (deterministic operations); store a spooled
     result (no vendor call); otherwise fit the image, reserve a rate-limit slot, call the vendor
@@ -395,7 +444,8 @@ def run_job(job_id: int) -> ImageJob | None:
     """
     job = _claim(job_id)
     if job is None:
-        logger.debug("run_job(%s): not claimable (running, finished, not due or gone)", job_id)
+        if not _requeue_early_delivery(job_id):
+            logger.debug("run_job(%s): not claimable (running, finished or gone)", job_id)
         return None
     try:
         _run(job)

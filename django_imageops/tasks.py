@@ -8,7 +8,7 @@ enqueued on the ``TASKS`` alias ``IMAGEOPS["TASK_BACKEND"]`` inside ``transactio
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 try:  # Django >= 6.0
     from django.tasks import task, task_backends
@@ -28,6 +28,7 @@ __all__ = [
     "run_job_task",
     "task",
     "task_backends",
+    "whole_second_after",
 ]
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,18 @@ def get_backend():
 def backend_supports_defer() -> bool:
     """Whether the configured backend can run a task later (``run_after``)."""
     return bool(getattr(get_backend(), "supports_defer", False))
+
+
+def whole_second_after(when: datetime) -> datetime:
+    """``when`` rounded up to the next whole second (unchanged when it is one already).
+
+    Some schedulers keep ``run_after`` in whole seconds, truncated (RQ's
+    ``ScheduledJobRegistry`` stores ``calendar.timegm(dt.utctimetuple())``) and so run a task
+    up to 1 s early; a rounded-up time is never early for them.
+    """
+    if not when.microsecond:
+        return when
+    return when.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def enqueue(task_obj, job_id: int, *, run_after: datetime | None = None) -> bool:
