@@ -1,6 +1,6 @@
 """Who may work on an ``ImageJob``: open its ClippingMagic editor, post the editor's callback.
 
-One rule, shared by the editor views and (if it wants) the REST API:
+One rule for the editor views:
 
 - the job's creator (``job.created_by``), or
 - an active staff user with the *change* permission on the job's source object's model
@@ -9,13 +9,32 @@ One rule, shared by the editor views and (if it wants) the REST API:
   ``ImageJob`` itself (``django_imageops.change_imagejob``).
 
 Superusers have every permission, so they pass the second rule.
+
+``change_permission``/``can_change`` (may this user change this object?) are shared with the
+REST API (``api.permissions``), which has its own, wider rule for *seeing* jobs: staff see all.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth import get_permission_codename
+from django.db import models
 
 from .models import ImageJob
+
+
+def change_permission(model: type[models.Model]) -> str:
+    """``"<app_label>.change_<model_name>"`` for ``model`` (a model class)."""
+    opts = model._meta
+    return f"{opts.app_label}.{get_permission_codename('change', opts)}"
+
+
+def can_change(user, obj: models.Model) -> bool:
+    """True when ``user`` is active and authenticated and may change ``obj``: the model-level
+    change permission, or the object-level one (e.g. django-guardian)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    perm = change_permission(type(obj))
+    return user.has_perm(perm) or user.has_perm(perm, obj)
 
 
 def source_change_permission(job: ImageJob) -> str:
@@ -27,10 +46,8 @@ def source_change_permission(job: ImageJob) -> str:
     if job.source_content_type_id:
         model = job.source_content_type.model_class()
         if model is not None:
-            opts = model._meta
-            return f"{opts.app_label}.{get_permission_codename('change', opts)}"
-    opts = ImageJob._meta
-    return f"{opts.app_label}.{get_permission_codename('change', opts)}"
+            return change_permission(model)
+    return change_permission(ImageJob)
 
 
 def is_job_creator(user, job: ImageJob) -> bool:

@@ -12,11 +12,20 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_permission_codename
 from django.db import models
 from rest_framework.permissions import BasePermission
 
 from ..models import ImageJob
+from ..permissions import can_change, change_permission, is_job_creator
+
+__all__ = [
+    "IsActiveAuthenticated",
+    "IsJobOwnerOrStaff",
+    "can_change",
+    "change_permission",
+    "sees_all_jobs",
+    "visible_jobs",
+]
 
 
 def sees_all_jobs(user) -> bool:
@@ -34,24 +43,11 @@ def visible_jobs(user) -> models.QuerySet[ImageJob]:
     return queryset.filter(created_by=user)
 
 
-def change_permission(model: type[models.Model]) -> str:
-    """``"<app_label>.change_<model_name>"`` for ``model``."""
-    opts = model._meta
-    return f"{opts.app_label}.{get_permission_codename('change', opts)}"
-
-
-def can_change(user, obj: models.Model) -> bool:
-    """True when ``user`` may change ``obj``: model-level or object-level change permission."""
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    perm = change_permission(type(obj))
-    return user.has_perm(perm) or user.has_perm(perm, obj)
-
-
 class IsActiveAuthenticated(BasePermission):
     """Authenticated and active users only (anonymous requests get 401/403)."""
 
     def has_permission(self, request, view) -> bool:
+        """True for an authenticated, active ``request.user``."""
         user = request.user
         return bool(user and user.is_authenticated and user.is_active)
 
@@ -63,7 +59,5 @@ class IsJobOwnerOrStaff(IsActiveAuthenticated):
     """
 
     def has_object_permission(self, request, view, obj: ImageJob) -> bool:
-        user = request.user
-        return sees_all_jobs(user) or (
-            obj.created_by_id is not None and obj.created_by_id == user.pk
-        )
+        """True for staff and for the job's creator (``permissions.is_job_creator``)."""
+        return sees_all_jobs(request.user) or is_job_creator(request.user, obj)

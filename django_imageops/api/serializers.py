@@ -20,8 +20,8 @@ from rest_framework.settings import api_settings
 
 from ..conf import default_provider, get_setting
 from ..models import ImageJob, VendorCredits
+from ..permissions import can_change, change_permission
 from .fields import ImageJobResultField  # noqa: F401  (public: ``api.serializers.ImageJobResultField``)
-from .permissions import can_change, change_permission
 
 
 def drf_errors(exc: DjangoValidationError) -> dict[str, list]:
