@@ -759,17 +759,16 @@ class ImageJobAdmin(admin.ModelAdmin):
                 jobs=Count("id"),
             )
         }
-        balances = {row.vendor: row for row in VendorCredits.objects.all()}
         vendors = []
-        for value, label in ImageJob.Provider.choices:
+        for balance in VendorCredits.balances():
+            value = balance["provider"]
             row = usage.get(value, {})
-            balance = balances.get(value)
             vendors.append(
                 {
                     "vendor": value,
-                    "label": label,
-                    "remaining": balance.remaining if balance else None,
-                    "updated_at": balance.updated_at if balance else None,
+                    "label": balance["name"],
+                    "remaining": balance["remaining"],
+                    "updated_at": balance["updated_at"],
                     "today": row.get("today") or 0,
                     "month": row.get("month") or 0,
                     "jobs": row.get("jobs") or 0,

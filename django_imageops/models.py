@@ -285,6 +285,25 @@ class VendorCredits(models.Model):
     def __str__(self) -> str:
         return f"{self.get_vendor_display()}: {self.remaining}"
 
+    @classmethod
+    def balances(cls) -> list[dict]:
+        """One row per provider, in ``ImageJob.Provider`` order, from a single query:
+        ``{"provider", "name" (display label), "remaining" (credits, ``Decimal`` or ``None``
+        until the vendor has reported one), "updated_at" (datetime or ``None``)}``.
+
+        Read by the admin's credits page and the API's ``credits/``; never asks a vendor.
+        """
+        known = {row.vendor: row for row in cls.objects.all()}
+        return [
+            {
+                "provider": value,
+                "name": label,
+                "remaining": known[value].remaining if value in known else None,
+                "updated_at": known[value].updated_at if value in known else None,
+            }
+            for value, label in ImageJob.Provider.choices
+        ]
+
 
 class VendorToken(models.Model):
     """Persisted API tokens of an account (PiktID's access/refresh pair), refreshed in place."""

@@ -411,17 +411,6 @@ class VendorCreditsSerializer(serializers.Serializer):
 
     @classmethod
     def rows(cls) -> list[dict]:
-        """One row per provider, in ``ImageJob.Provider`` order, from a single query."""
-        known = {row.vendor: row for row in VendorCredits.objects.all()}
-        rows = []
-        for value, label in ImageJob.Provider.choices:
-            row = known.get(value)
-            rows.append(
-                {
-                    "provider": value,
-                    "name": label,
-                    "remaining": row.remaining if row else None,
-                    "updated_at": row.updated_at if row else None,
-                }
-            )
-        return rows
+        """One row per provider, in ``ImageJob.Provider`` order, from a single query
+        (``VendorCredits.balances``)."""
+        return VendorCredits.balances()
