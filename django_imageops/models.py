@@ -217,6 +217,27 @@ class ImageJob(models.Model):
             return self.finished_at - self.started_at
         return None
 
+    def result_summary(self) -> dict | None:
+        """The stored result as clients see it, or ``None`` without one:
+        ``{"url", "width", "height", "content_type", "bytes"}`` (pixels, bytes). ``url`` is
+        ``storage.url()`` (presigned on a private bucket); no storage request is made.
+        """
+        if not self.result:
+            return None
+        return {
+            "url": self.result.url,
+            "width": self.result_width,
+            "height": self.result_height,
+            "content_type": self.result_content_type,
+            "bytes": self.result_bytes,
+        }
+
+    def error_summary(self) -> dict | None:
+        """``{"code", "message"}`` of the last error, or ``None`` when there is none."""
+        if not (self.error_code or self.error_message):
+            return None
+        return {"code": self.error_code, "message": self.error_message}
+
     @property
     def source_storage_file(self):
         """The source ``FieldFile``: the uploaded file, or the source object's ImageField file.

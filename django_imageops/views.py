@@ -142,26 +142,14 @@ def job_status_payload(job: ImageJob) -> dict[str, Any]:
     ``width``/``height`` are pixels, ``bytes`` the stored size; ``url`` comes from the storage's
     ``url()`` (no ``exists()`` call).
     """
-    result = None
-    if job.result:
-        result = {
-            "url": job.result.url,
-            "width": job.result_width,
-            "height": job.result_height,
-            "bytes": job.result_bytes,
-            "content_type": job.result_content_type,
-        }
-    error = None
-    if job.error_code or job.error_message:
-        error = {"code": job.error_code, "message": job.error_message}
     return {
         "status": job.status,
         "status_display": str(job.get_status_display()),
         "finished": job.is_finished,
         "editor_ready": editor_ready(job),
         "result_revision": job.vendor_result_revision,
-        "result": result,
-        "error": error,
+        "result": job.result_summary(),
+        "error": job.error_summary(),
     }
 
 

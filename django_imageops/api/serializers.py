@@ -144,21 +144,13 @@ class ImageJobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ImageJobResultSerializer(allow_null=True))
     def get_result(self, job: ImageJob) -> dict | None:
-        if not job.result:
-            return None
-        return {
-            "url": job.result.url,
-            "width": job.result_width,
-            "height": job.result_height,
-            "content_type": job.result_content_type,
-            "bytes": job.result_bytes,
-        }
+        """``ImageJob.result_summary``: ``{url, width, height, content_type, bytes}`` or None."""
+        return job.result_summary()
 
     @extend_schema_field(ImageJobErrorSerializer(allow_null=True))
     def get_error(self, job: ImageJob) -> dict | None:
-        if not (job.error_code or job.error_message):
-            return None
-        return {"code": job.error_code, "message": job.error_message}
+        """``ImageJob.error_summary``: ``{code, message}`` or None."""
+        return job.error_summary()
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_editor_url(self, job: ImageJob) -> str | None:
