@@ -10,6 +10,11 @@
 
 Rendering never asks storage whether a file exists: URLs come from ``storage.url()`` and sizes
 from the stored width/height.
+
+``jobs`` is imported inside the methods that use it, not at the top: it imports ``tasks``,
+which fails on a misconfigured ``IMAGEOPS["TASK_BACKEND"]``, and this module is imported by the
+admin's autodiscovery during ``django.setup()``, so a top-level import would crash start-up
+before the ``django_imageops.E003`` check can say what is wrong.
 """
 
 from __future__ import annotations
@@ -313,7 +318,7 @@ class ImageOpsAdminMixin:
         Returns ``None`` after queueing (the admin redirects back to the changelist) or the
         ``TemplateResponse`` of the page, re-shown with field errors for invalid input.
         """
-        from . import jobs
+        from . import jobs  # not at the top: see the module docstring
 
         if not self.has_imageops_permission(request):
             raise PermissionDenied
@@ -723,7 +728,7 @@ class ImageJobAdmin(admin.ModelAdmin):
         """Per vendor: the latest remaining balance, credits consumed today and this month;
         POST ``refresh=clippingmagic`` refreshes ClippingMagic's balance from its account
         endpoint (``jobs.refresh_credits``)."""
-        from . import jobs
+        from . import jobs  # not at the top: see the module docstring
 
         if not self.has_view_permission(request):
             raise PermissionDenied
@@ -815,7 +820,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Retry the selected jobs"), permissions=["change"])
     def retry_jobs(self, request, queryset):
-        from . import jobs
+        from . import jobs  # not at the top: see the module docstring
 
         self._run(
             request,
@@ -828,7 +833,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Cancel the selected jobs"), permissions=["change"])
     def cancel_jobs(self, request, queryset):
-        from . import jobs
+        from . import jobs  # not at the top: see the module docstring
 
         self._run(
             request,
@@ -841,7 +846,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Apply the results to their objects"), permissions=["change"])
     def apply_results(self, request, queryset):
-        from . import jobs
+        from . import jobs  # not at the top: see the module docstring
 
         self._run(
             request,
@@ -857,7 +862,7 @@ class ImageJobAdmin(admin.ModelAdmin):
         permissions=["change"],
     )
     def replace_sources(self, request, queryset):
-        from . import jobs
+        from . import jobs  # not at the top: see the module docstring
 
         self._run(
             request,
@@ -889,7 +894,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Fetch editor results"), permissions=["change"])
     def fetch_editor_results(self, request, queryset):
-        from . import jobs
+        from . import jobs  # not at the top: see the module docstring
 
         self._run(
             request,
@@ -906,7 +911,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Delete the vendor-side copy"), permissions=["change"])
     def delete_vendor_copies(self, request, queryset):
-        from . import jobs
+        from . import jobs  # not at the top: see the module docstring
 
         self._run(
             request,

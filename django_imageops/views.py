@@ -239,7 +239,9 @@ def clippingmagic_callback(request: HttpRequest, job_uuid) -> JsonResponse:
     ``{"error": message}`` with 400 (malformed body, an image id that is not the job's own) or
     409 (the job is not waiting for the editor).
     """
-    from . import jobs  # imported here: the URLconf stays importable without the task setup
+    # Imported here: jobs imports tasks, which fails on a misconfigured TASK_BACKEND; the URLconf
+    # (imported by the URL check) must stay importable so the E003 check can report it.
+    from . import jobs
 
     job = get_editable_job(request, job_uuid)
     if len(request.body) > MAX_CALLBACK_BYTES:

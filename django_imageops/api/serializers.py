@@ -18,6 +18,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
+from .. import operations
 from ..conf import default_provider, get_setting
 from ..models import ImageJob, VendorCredits
 from ..permissions import can_change, change_permission
@@ -265,8 +266,6 @@ class ImageJobCreateSerializer(serializers.Serializer):
             rest_framework.exceptions.PermissionDenied: a source object the user may not change
                 (HTTP 403).
         """
-        from .. import operations
-
         operation = attrs["operation"]
         source_keys = [key for key in ("model", "pk", "field") if key in attrs]
         upload = attrs.get("image")

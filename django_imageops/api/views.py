@@ -2,6 +2,10 @@
 
 Jobs are created, canceled and retried only through ``django_imageops.jobs``; these views
 check who may do what, turn requests into those calls and jobs into JSON.
+
+``jobs`` is imported inside the views, not at the top: it imports ``tasks``, which fails on a
+misconfigured ``IMAGEOPS["TASK_BACKEND"]``, and the URL check imports this module, so a
+top-level import would hide the ``django_imageops.E003`` check behind a traceback.
 """
 
 from __future__ import annotations
@@ -193,7 +197,7 @@ class ImageJobViewSet(
     )
     def create(self, request, *args, **kwargs):
         """Validate the request, create the job through ``jobs.create_jobs``, answer 202."""
-        from .. import jobs
+        from .. import jobs  # not at the top: see the module docstring
 
         serializer = ImageJobCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -232,7 +236,7 @@ class ImageJobViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, *args, **kwargs):
         """Cancel a job that has not finished (``jobs.cancel``); 409 once it has."""
-        from .. import jobs
+        from .. import jobs  # not at the top: see the module docstring
 
         job = self.get_object()
         self._transition(jobs.cancel, job, _("Only unfinished jobs can be canceled"))
@@ -252,7 +256,7 @@ class ImageJobViewSet(
     @action(detail=True, methods=["post"])
     def retry(self, request, *args, **kwargs):
         """Queue a failed or canceled job again (``jobs.retry``); 409 otherwise."""
-        from .. import jobs
+        from .. import jobs  # not at the top: see the module docstring
 
         job = self.get_object()
         self._transition(jobs.retry, job, _("Only failed or canceled jobs can be retried"))
