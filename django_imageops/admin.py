@@ -45,13 +45,8 @@ from .forms import form_for_operation
 from .models import ImageJob, ImageJobEvent, VendorCredits
 from .vendors.errors import VendorError
 
-#: Operation name -> action label.
-OPERATION_ACTION_LABELS = {
-    "remove_background": _("Remove background"),
-    "uncrop": _("Uncrop"),
-    "reimagine": _("Reimagine"),
-    "crop": _("Crop"),
-}
+#: Operation name -> action label (the model's own operation labels).
+OPERATION_ACTION_LABELS = dict(ImageJob.Operation.choices)
 
 #: Statuses shown as "queued" / "running" in the batch progress.
 PROGRESS_GROUPS = {

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .conf import OPERATION_PROVIDERS, default_provider, get_setting
 from .models import ImageJob
+from .operations import get_operation
 
 PROVIDER_LABELS = dict(ImageJob.Provider.choices)
 
@@ -84,8 +85,6 @@ class OperationForm(forms.Form):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        from .operations import get_operation
-
         try:
             self.cleaned_params = get_operation(self.operation).clean_params(
                 self.provider(), self.raw_params()
