@@ -626,6 +626,29 @@ def _client(provider: str):
     return operations.build_client(provider)
 
 
+def _reserve_now(provider: str, credential: str) -> None:
+    """Reserve a rate-limit slot for a call made while someone waits (an admin button, the
+    editor's fetch): nothing to defer, so a wait is an error.
+
+    Raises:
+        RateLimited: the limiter (or a vendor's ``Retry-After``) says to wait; ``retry_after``
+            gives the seconds. No slot is held then.
+    """
+    wait = ratelimit.reserve(provider, credential)
+    if wait and wait > 0:
+        raise RateLimited(
+            f"our own rate limit for {_vendor_name(provider)}: try again in {wait:.0f} s",
+            vendor=provider,
+            retry_after=wait,
+        )
+
+
+def _back_off_if_told(provider: str, credential: str, exc: VendorError) -> None:
+    """After a 429 with ``Retry-After``, make every worker wait it out, not only this job."""
+    if isinstance(exc, RateLimited) and exc.retry_after:
+        ratelimit.backoff(provider, credential, exc.retry_after)
+
+
 def _call_vendor(job: ImageJob, call, *, count_attempt: bool = True) -> VendorResult | None:
     """Reserve a rate-limit slot, call ``call(client)``, record the call; on an error schedule a
     retry or fail the job and return None."""
@@ -651,9 +674,7 @@ def _call_vendor(job: ImageJob, call, *, count_attempt: bool = True) -> VendorRe
             retry_after=exc.retry_after,
             seconds=round(time.monotonic() - started, 3),
         )
-        if isinstance(exc, RateLimited) and exc.retry_after:
-            # Every worker waits it out, not only this job.
-            ratelimit.backoff(provider, credential, exc.retry_after)
+        _back_off_if_told(provider, credential, exc)
         if exc.retryable:
             _retry_or_fail(job, exc.error_code, _plain_message(exc), error=exc)
         else:
@@ -749,9 +770,12 @@ def refresh_credits(provider: str = "clippingmagic") -> Decimal | None:
     if provider != "clippingmagic":
         raise ValueError(f"{provider} has no account endpoint; credits come with each call")
     credential = operations.credential(provider)
-    ratelimit.reserve(provider, credential)
+    _reserve_now(provider, credential)
     try:
         result = _client(provider).account()
+    except VendorError as exc:
+        _back_off_if_told(provider, credential, exc)
+        raise
     finally:
         ratelimit.release(provider, credential)
     VendorCredits.objects.update_or_create(
@@ -1057,6 +1081,7 @@ def _piktid_poll(job: ImageJob) -> None:
         answer = client.poll(image_id)
     except VendorError as exc:
         ratelimit.release(provider, credential)
+        _back_off_if_told(provider, credential, exc)
         if not exc.retryable:
             _event(job, Kind.ERROR, str(exc), error_code=exc.error_code, status=exc.status_code)
             _fail(job, exc.error_code, _plain_message(exc))
@@ -1248,7 +1273,7 @@ def fetch_review_result(job: ImageJob, *, image_id: str | None = None) -> bool:
         return False
     provider = job.provider
     credential = operations.credential(provider)
-    ratelimit.reserve(provider, credential)
+    _reserve_now(provider, credential)
     try:
         client = _client(provider)
         info = client.get(job.vendor_image_id)
@@ -1263,6 +1288,9 @@ def fetch_review_result(job: ImageJob, *, image_id: str | None = None) -> bool:
         if revision <= job.vendor_result_revision:
             return False
         result = client.download(job.vendor_image_id)
+    except VendorError as exc:
+        _back_off_if_told(provider, credential, exc)
+        raise
     finally:
         ratelimit.release(provider, credential)
     # ClippingMagic charges a production image's first download only (the client cannot tell
@@ -1336,12 +1364,15 @@ def delete_vendor_copy(job: ImageJob) -> bool:
         raise ValueError("the job has no ClippingMagic image")
     image_id = job.vendor_image_id
     credential = operations.credential(job.provider)
-    ratelimit.reserve(job.provider, credential)
+    _reserve_now(job.provider, credential)
     try:
         _client(job.provider).delete(image_id)
         deleted = True
     except NotFound:
         deleted = False
+    except VendorError as exc:
+        _back_off_if_told(job.provider, credential, exc)
+        raise
     finally:
         ratelimit.release(job.provider, credential)
     _update(job, vendor_image_id="", vendor_secret="")

@@ -36,6 +36,7 @@ Limits, per vendor and per credential (API key or account), from ``IMAGEOPS["VEN
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import random
 import threading
@@ -44,8 +45,10 @@ import uuid
 from typing import Any
 
 from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import router, transaction
 
-from .conf import get_setting, get_settings, vendor_settings
+from .conf import get_setting, vendor_settings
 
 #: Seconds a worker is told to wait when every concurrency slot is taken (plus up to 50 % jitter).
 CONCURRENCY_RETRY_SECONDS = 1.0
@@ -56,11 +59,31 @@ BOOKING_PROBES = 32
 
 _KEY_PREFIX = "imageops:rl"
 _held = threading.local()
+_warned: list[str] = []
+logger = logging.getLogger(__name__)
 
 
 def get_cache():
     """The Django cache holding the limiter state (alias ``IMAGEOPS["RATE_LIMIT_CACHE"]``)."""
-    return caches[get_settings().get("RATE_LIMIT_CACHE", "default")]
+    return caches[get_setting("RATE_LIMIT_CACHE")]
+
+
+def _warn_if_in_transaction(cache) -> None:
+    """A database cache written inside ``transaction.atomic()`` joins that transaction: other
+    workers do not see the slot until it commits, and a rollback gives it back after the call
+    was made. Say so (once per process) rather than limit wrongly in silence."""
+    if _warned or not isinstance(cache, DatabaseCache):
+        return
+    alias = router.db_for_write(cache.cache_model_class)
+    if transaction.get_connection(alias).in_atomic_block:
+        _warned.append(alias)
+        logger.warning(
+            "ratelimit.reserve() inside transaction.atomic() on %r: the limiter's database cache "
+            "writes join that transaction and are not shared until it commits. Call jobs and "
+            "vendor calls outside atomic blocks (and without ATOMIC_REQUESTS), or keep the "
+            "limiter on Redis/Memcached.",
+            alias,
+        )
 
 
 def _limits(provider: str) -> dict[str, Any]:
@@ -163,6 +186,9 @@ def reserve(provider: str, credential: str, *, resource: str | None = None) -> f
         resource: optional vendor id the call is about (a PiktID image id): with the vendor's
             ``POLL_INTERVAL`` set, calls about one resource are spaced that many seconds apart.
 
+    Call it outside ``transaction.atomic()``: on a database cache, the slot is written in the
+    caller's transaction otherwise (a warning is logged once).
+
     Returns:
         ``0.0`` to call the vendor now (a concurrency slot, if any, is then held until
         :func:`release`), else the seconds (> 0) to wait before trying again; nothing is held
@@ -173,6 +199,7 @@ def reserve(provider: str, credential: str, *, resource: str | None = None) -> f
     """
     limits = _limits(provider)
     cache = get_cache()
+    _warn_if_in_transaction(cache)
     base = _base_key(provider, credential)
 
     blocked_until = cache.get(f"{base}:blocked")

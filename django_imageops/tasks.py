@@ -17,6 +17,8 @@ except ImportError:  # Django 5.2: the django-tasks backport
     from django_tasks import task, task_backends
     from django_tasks.exceptions import InvalidTaskBackendError
 
+from django.utils import timezone
+
 from .conf import get_setting
 
 __all__ = [
@@ -44,15 +46,25 @@ def run_job_task(job_id: int) -> None:
 
 @task(backend=get_setting("TASK_BACKEND"))
 def fetch_review_result_task(job_id: int) -> None:
-    """Fetch a newer ClippingMagic result of job ``job_id`` (``jobs.fetch_review_result``)."""
+    """Fetch a newer ClippingMagic result of job ``job_id`` (``jobs.fetch_review_result``).
+
+    When the rate limiter (or ClippingMagic's 429) says to wait, the task is enqueued again
+    that much later (backends that cannot defer: ``RateLimited`` is raised)."""
     from . import jobs
     from .models import ImageJob
+    from .vendors import RateLimited
 
     job = ImageJob.objects.filter(pk=job_id).first()
     if job is None:
         logger.warning("fetch_review_result_task: no ImageJob %s", job_id)
         return
-    jobs.fetch_review_result(job)
+    try:
+        jobs.fetch_review_result(job)
+    except RateLimited as exc:
+        # Told to wait (our limiter or a vendor's 429): fetch later rather than lose the save.
+        when = timezone.now() + timedelta(seconds=float(exc.retry_after or 5.0))
+        if not enqueue(fetch_review_result_task, job_id, run_after=whole_second_after(when)):
+            raise
 
 
 def get_backend():

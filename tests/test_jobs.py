@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from django_imageops import jobs, signals
+from django_imageops import jobs, operations, signals
 from django_imageops.models import ImageJob, ImageJobEvent, VendorCredits, VendorToken
 from tests.test_jobs_support import calls, fresh_limits, make_image, photo, run_due_job
 
@@ -861,6 +861,54 @@ def test_refresh_credits_from_the_clippingmagic_account(sandbox):
     remaining = jobs.refresh_credits("clippingmagic")
     assert remaining == sandbox.counters()["clippingmagic"]["credits_remaining"]
     assert VendorCredits.objects.get(vendor="clippingmagic").remaining == remaining
+
+
+def test_a_429_on_a_piktid_poll_makes_every_worker_wait(run, sandbox):
+    from django_imageops import ratelimit
+
+    sandbox.configure(piktid_delay=0)
+    [job] = run(
+        jobs.create_jobs,
+        "uncrop",
+        provider="piktid",
+        objects=[photo(make_image(100, 100))],
+        field="image",
+        params={"left": 20},
+    )
+    sandbox.fail_next("piktid", status=429, retry_after=40)
+    job = run(run_due_job, job)
+    assert job.status == "running"  # polls again later
+    # Not only this job: any call with this account now waits out the Retry-After.
+    assert 30 < ratelimit.reserve("piktid", "sandbox@example.com") <= 40
+
+
+def test_admin_calls_told_to_wait_raise_instead_of_calling(sandbox):
+    # refresh_credits / fetch_review_result / delete_vendor_copy run while someone waits: a
+    # wait from the limiter is an error, not a call that ignores the limit.
+    from django_imageops import ratelimit
+    from django_imageops.vendors import RateLimited
+
+    ratelimit.backoff("clippingmagic", operations.credential("clippingmagic"), 20)
+    before = calls(sandbox, "clippingmagic")
+    with pytest.raises(RateLimited) as caught:
+        jobs.refresh_credits("clippingmagic")
+    assert 10 < caught.value.retry_after <= 20
+    assert calls(sandbox, "clippingmagic") == before
+
+
+def test_a_review_fetch_told_to_wait_is_enqueued_again_later(run, sandbox, settings):
+    from django_imageops import ratelimit, tasks
+
+    job = _review_job(run, test=True)
+    settings.TASKS = {"default": {"BACKEND": DUMMY_BACKEND}}
+    backend = tasks.get_backend()
+    backend.clear()
+    ratelimit.backoff("clippingmagic", operations.credential("clippingmagic"), 20)
+    tasks.fetch_review_result_task.call(job.pk)
+    [later] = backend.results
+    assert later.task.func is tasks.fetch_review_result_task.func
+    assert later.args == [job.pk]
+    assert later.task.run_after is not None
 
 
 def test_imageops_run_command(run, sandbox):

@@ -251,6 +251,35 @@ def test_database_cache_limits_concurrency(settings):
     ratelimit.reset()
 
 
+def test_the_limiter_cache_is_a_documented_setting(settings):
+    from django_imageops.conf import DEFAULTS, get_setting
+
+    assert DEFAULTS["RATE_LIMIT_CACHE"] == "default"
+    settings.IMAGEOPS = {k: v for k, v in settings.IMAGEOPS.items() if k != "RATE_LIMIT_CACHE"}
+    assert get_setting("RATE_LIMIT_CACHE") == "default"
+    assert ratelimit.get_cache() is caches["default"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reserve_inside_atomic_on_the_database_cache_warns(settings, caplog, monkeypatch):
+    """Slot writes to a database cache inside transaction.atomic() join the caller's
+    transaction (invisible to other workers until it commits): say so, once."""
+    from django.db import transaction
+
+    settings.IMAGEOPS = {**_imageops(settings), "RATE_LIMIT_CACHE": "imageops-shared"}
+    monkeypatch.setattr(ratelimit, "_warned", [])
+    caches["imageops-shared"].clear()
+    with caplog.at_level("WARNING", logger="django_imageops.ratelimit"):
+        assert ratelimit.reserve("clipdrop", "k") == 0  # autocommit: nothing to say
+        assert not caplog.records
+        with transaction.atomic():
+            ratelimit.reserve("clipdrop", "k2")
+            ratelimit.reserve("clipdrop", "k3")
+    [record] = caplog.records
+    assert "transaction.atomic()" in record.getMessage()
+    ratelimit.reset()
+
+
 _CHILD = r"""
 import json, sys, time
 import django
