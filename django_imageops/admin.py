@@ -400,10 +400,12 @@ class BatchFilter(admin.SimpleListFilter):
     parameter_name = "batch"
 
     def lookups(self, request, model_admin):
+        """The one choice shown: the batch in the URL (its UUID's first 8 characters), or none."""
         value = self.value()
         return [(value, value[:8])] if value else []
 
     def queryset(self, request, queryset):
+        """Jobs of the ``?batch=`` UUID; no job for a value that is not a UUID."""
         value = self.value()
         if not value:
             return queryset
@@ -425,13 +427,17 @@ class ImageJobEventInline(admin.TabularInline):
     verbose_name_plural = _("attempt history")
 
     def has_add_permission(self, request, obj=None):
+        """Never: history entries are written by ``jobs`` only."""
         return False
 
     def has_change_permission(self, request, obj=None):
+        """Never: the history is read-only."""
         return False
 
     @admin.display(description=_("data"))
     def data_display(self, event):
+        """The entry's data as indented JSON, with keys, secrets, tokens and passwords hidden
+        (``redact``)."""
         if not event.data:
             return "-"
         return format_html(
@@ -551,6 +557,7 @@ class ImageJobAdmin(admin.ModelAdmin):
         return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Django's change page without the save buttons (every field is read-only)."""
         extra_context = {
             **(extra_context or {}),
             "show_save": False,
@@ -563,10 +570,14 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, job):
+        """The status as a coloured badge (``status_badge``); ``imageops.js`` updates it on a batch
+        page."""
         return status_badge(job)
 
     @admin.display(description=_("source"))
     def source_link(self, job):
+        """``<model> #<pk> (<field>)`` linked to the source object's admin page, or the
+        uploaded file's name."""
         url = source_admin_url(job, self.admin_site.name)
         if job.source_content_type_id and job.source_object_id:
             label = f"{job.source_content_type.name} #{job.source_object_id}"
@@ -578,20 +589,25 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("before"))
     def before_thumbnail(self, job):
+        """Thumbnail of the source as it was when the job was created (``job_source_url``; no
+        storage request)."""
         return thumbnail(job_source_url(job), alt=gettext("before"))
 
     @admin.display(description=_("after"))
     def after_thumbnail(self, job):
+        """Thumbnail of the result, sized from ``result_width``/``result_height`` (pixels)."""
         return thumbnail(
             job_result_url(job), job.result_width, job.result_height, alt=gettext("after")
         )
 
     @admin.display(description=_("duration"))
     def duration_display(self, job):
+        """``finished_at - started_at`` as "12.3 s" or "4 min 5 s"; "-" while unfinished."""
         return format_duration(job.duration)
 
     @admin.display(description=_("error"))
     def error_display(self, job):
+        """The error message (else its code) cut to 80 characters; all of it in the tooltip."""
         if not job.error_message and not job.error_code:
             return ""
         text = job.error_message or job.error_code
@@ -603,6 +619,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("batch"))
     def batch_link(self, job):
+        """The batch UUID linked to the job list filtered to that batch, or "-"."""
         if not job.batch:
             return "-"
         return format_html(
@@ -639,12 +656,15 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("parameters"))
     def params_display(self, job):
+        """The operation's parameters as indented JSON."""
         return format_html(
             "<pre class='imageops-json'>{}</pre>", json.dumps(job.params, indent=2, sort_keys=True)
         )
 
     @admin.display(description=_("vendor state"))
     def vendor_state_display(self, job):
+        """The vendor references kept between attempts as indented JSON, secrets hidden
+        (``redact``)."""
         if not job.vendor_state:
             return "-"
         return format_html(
@@ -653,6 +673,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("ClippingMagic editor"))
     def editor_link(self, job):
+        """Link to the ClippingMagic editor page of a job with a ClippingMagic image, or "-"."""
         url = editor_url(job)
         if not url:
             return "-"
@@ -660,6 +681,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("result file"))
     def result_file_link(self, job):
+        """The result's storage name linked to its ``storage.url()``, or "-"."""
         url = job_result_url(job)
         if not url:
             return "-"
@@ -668,6 +690,8 @@ class ImageJobAdmin(admin.ModelAdmin):
     # Batch progress and credits ------------------------------------------------------
 
     def get_urls(self):
+        """Django's URLs plus ``batch/<uuid>/progress/`` (JSON, ``batch_progress_view``) and
+        ``credits/`` (``credits_view``)."""
         info = self.opts.app_label, self.opts.model_name
         return [
             path(
@@ -815,6 +839,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Retry the selected jobs"), permissions=["change"])
     def retry_jobs(self, request, queryset):
+        """Action: queue failed or canceled jobs again (``jobs.retry``); others are skipped."""
         from . import jobs  # not at the top: see the module docstring
 
         self._run(
@@ -828,6 +853,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Cancel the selected jobs"), permissions=["change"])
     def cancel_jobs(self, request, queryset):
+        """Action: cancel unfinished jobs (``jobs.cancel``); finished ones are skipped."""
         from . import jobs  # not at the top: see the module docstring
 
         self._run(
@@ -841,6 +867,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Apply the results to their objects"), permissions=["change"])
     def apply_results(self, request, queryset):
+        """Action: put each succeeded job's result into its target field (``jobs.apply_result``)."""
         from . import jobs  # not at the top: see the module docstring
 
         self._run(
@@ -857,6 +884,8 @@ class ImageJobAdmin(admin.ModelAdmin):
         permissions=["change"],
     )
     def replace_sources(self, request, queryset):
+        """Action: put each result into its source field
+        (``jobs.apply_result(replace_source=True)``); the original file stays on storage."""
         from . import jobs  # not at the top: see the module docstring
 
         self._run(
@@ -889,6 +918,9 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Fetch editor results"), permissions=["change"])
     def fetch_editor_results(self, request, queryset):
+        """Action: download newer ClippingMagic editor results of review jobs
+        (``jobs.fetch_review_result``: a free ``format=json`` check of ``resultRevision``, then
+        a download only when it changed)."""
         from . import jobs  # not at the top: see the module docstring
 
         self._run(
@@ -906,6 +938,8 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Delete the vendor-side copy"), permissions=["change"])
     def delete_vendor_copies(self, request, queryset):
+        """Action: delete the ClippingMagic copy of each job's image (``jobs.delete_vendor_copy``);
+        the stored result stays."""
         from . import jobs  # not at the top: see the module docstring
 
         self._run(
@@ -953,13 +987,16 @@ class ImageJobInline(GenericTabularInline):
         css = CSS
 
     def has_add_permission(self, request, obj=None):
+        """Never: jobs are created by the actions, the API and the fields."""
         return False
 
     def has_change_permission(self, request, obj=None):
+        """Never: jobs change only through ``django_imageops.jobs``."""
         return False
 
     @admin.display(description=_("job"))
     def job_link(self, job):
+        """The first 8 characters of the job's UUID, linked to its admin page when registered."""
         try:
             url = reverse("admin:django_imageops_imagejob_change", args=[job.pk])
         except NoReverseMatch:
@@ -968,10 +1005,12 @@ class ImageJobInline(GenericTabularInline):
 
     @admin.display(description=_("status"))
     def status_badge(self, job):
+        """The status as a coloured badge (``status_badge``)."""
         return status_badge(job)
 
     @admin.display(description=_("result"))
     def after(self, job):
+        """Thumbnail of the result (no storage request), or "-"."""
         return thumbnail(job_result_url(job), job.result_width, job.result_height)
 
 

@@ -139,6 +139,7 @@ class UncropForm(OperationForm):
     )
 
     def raw_params(self) -> dict:
+        """The offsets, a missing one as 0 pixels, and the seed when given."""
         params = super().raw_params()
         for name in ("left", "right", "top", "bottom"):
             params.setdefault(name, 0)
@@ -189,6 +190,7 @@ class RemoveBackgroundForm(OperationForm):
         self.fields["test"].initial = bool(get_setting("TEST_MODE"))
 
     def raw_params(self) -> dict:
+        """``{"mode": "auto"|"review", "test": bool}``."""
         return {
             "mode": self.cleaned_data.get("mode") or "auto",
             "test": bool(self.cleaned_data.get("test")),

@@ -38,18 +38,24 @@ class ImageJob(models.Model):
     """
 
     class Operation(models.TextChoices):
+        """What a job does to the image (our vocabulary, the same for every vendor)."""
+
         UNCROP = "uncrop", _("Uncrop")
         REIMAGINE = "reimagine", _("Reimagine")
         REMOVE_BACKGROUND = "remove_background", _("Remove background")
         CROP = "crop", _("Crop")
 
     class Provider(models.TextChoices):
+        """The vendor that runs the operation (see ``conf.OPERATION_PROVIDERS``)."""
+
         CLIPDROP = "clipdrop", _("Clipdrop")
         PIKTID = "piktid", _("PiktID")
         CLIPPINGMAGIC = "clippingmagic", _("ClippingMagic")
         PIXLAB = "pixlab", _("PixLab")
 
     class Status(models.TextChoices):
+        """Where a job is; only ``django_imageops.jobs`` changes it."""
+
         PENDING = "pending", _("Pending")
         RUNNING = "running", _("Running")
         WAITING_FOR_EDITOR = "waiting_for_editor", _("Waiting for editor")
@@ -257,6 +263,8 @@ class ImageJobEvent(models.Model):
     """One entry of a job's history: an attempt, an error, a stored result, a retry."""
 
     class Kind(models.TextChoices):
+        """What the history entry records."""
+
         CREATED = "created", _("Created")
         ATTEMPT = "attempt", _("Attempt")
         VENDOR_CALL = "vendor_call", _("Vendor call")

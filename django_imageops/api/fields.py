@@ -117,6 +117,8 @@ class ImageJobResultField(serializers.Field):
         return derived_image_info([instance], model_field.name).get(str(instance.pk))
 
     def to_representation(self, value) -> dict:
+        """``value`` (the model's ``FieldFile``) as ``{status, url, width, height}``; see the class
+        docstring."""
         instance = getattr(value, "instance", None)
         model_field = getattr(value, "field", None)
         has_file = bool(value)

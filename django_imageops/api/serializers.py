@@ -130,10 +130,12 @@ class ImageJobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, job: ImageJob) -> str | None:
+        """Absolute URL of the job in the API (``job_api_url``), or None without a request."""
         return job_api_url(self.context.get("request"), job)
 
     @extend_schema_field(ImageJobSourceSerializer(allow_null=True))
     def get_source(self, job: ImageJob) -> dict | None:
+        """``{model: "app_label.model", pk, field}`` of the source object, or None for an upload."""
         content_type = job.source_content_type
         if content_type is None:
             return None
@@ -155,6 +157,8 @@ class ImageJobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_editor_url(self, job: ImageJob) -> str | None:
+        """Absolute URL of the ClippingMagic editor page for a review job, else None (also when the
+        editor URLs are not installed)."""
         if not is_review_job(job):
             return None
         try:

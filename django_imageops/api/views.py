@@ -158,6 +158,7 @@ class ImageJobViewSet(
         return throttles
 
     def get_serializer_class(self):
+        """``ImageJobCreateSerializer`` for ``create``, else ``ImageJobSerializer``."""
         if self.action == "create":
             return ImageJobCreateSerializer
         return ImageJobSerializer

@@ -67,9 +67,14 @@ def parse_pairs(pairs: list[str], option: str) -> dict:
 
 
 class Command(BaseCommand):
+    """``manage.py imageops_batch``: see the module docstring."""
+
     help = "Queue one image operation over a model's objects, in chunks, as one batch."
 
     def add_arguments(self, parser):
+        """Positional ``model`` (app_label.ModelName), ``field``, ``operation``; options
+        ``--provider``, ``--param``, ``--filter``, ``--target-field``, ``--chunk-size``,
+        ``--batch``, ``--redo``, ``--wait``, ``--poll``/``--timeout`` (seconds)."""
         parser.add_argument("model", help="app_label.ModelName of the objects.")
         parser.add_argument("field", help="The ImageField holding each object's source image.")
         parser.add_argument("operation", choices=sorted(OPERATION_PROVIDERS))
@@ -107,6 +112,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        """Validate everything, queue the jobs chunk by chunk under one batch, then optionally wait.
+
+        Raises:
+            CommandError: a bad model, field, ``--param``, ``--filter`` or ``--chunk-size``,
+                before anything is queued.
+        """
         model = self._model(options["model"])
         field = options["field"]
         operation = options["operation"]

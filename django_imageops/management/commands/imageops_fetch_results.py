@@ -25,12 +25,16 @@ from django_imageops.vendors import VendorError
 
 
 class Command(BaseCommand):
+    """``manage.py imageops_fetch_results``: see the module docstring."""
+
     help = (
         "Check resultRevision of ClippingMagic review jobs (waiting for the editor, or recently "
         "succeeded) and download newer results."
     )
 
     def add_arguments(self, parser):
+        """``--job UUID`` (repeatable: only those jobs) and ``--succeeded-days`` (also re-check
+        review jobs that succeeded this many days back; 0 = waiting jobs only)."""
         parser.add_argument(
             "--job",
             dest="job_uuids",
@@ -65,6 +69,11 @@ class Command(BaseCommand):
         return queryset.filter(wanted, params__mode="review").order_by("pk")
 
     def handle(self, *args, job_uuids, succeeded_days, verbosity, **options):
+        """Check each job with ``jobs.fetch_review_result`` and report new revisions.
+
+        Raises:
+            CommandError: when any job could not be checked (a ``VendorError``); exit status 1.
+        """
         checked = downloaded = failed = 0
         for job in self.get_queryset(job_uuids, succeeded_days).iterator():
             checked += 1

@@ -20,9 +20,12 @@ from django_imageops.models import ImageJob
 
 
 class Command(BaseCommand):
+    """``manage.py imageops_run``: see the module docstring."""
+
     help = "Run due image jobs (--due) or the named jobs (UUIDs) in this process."
 
     def add_arguments(self, parser):
+        """Positional job UUIDs; ``--due``, ``--limit``, ``--stale SECONDS``, ``--loop SECONDS``."""
         parser.add_argument("job_uuids", nargs="*", metavar="UUID", help="Jobs to run now.")
         parser.add_argument("--due", action="store_true", help="Run every job that is due.")
         parser.add_argument("--limit", type=int, default=None, help="Run at most this many.")
@@ -45,6 +48,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, job_uuids, due, limit, stale, loop, verbosity, **options):
+        """Run the named jobs now (``jobs.run_job``) and/or the due ones (``jobs.requeue_stale``,
+        ``jobs.run_due``).
+
+        Raises:
+            CommandError: neither UUIDs nor ``--due``, or a UUID that is no job.
+        """
         if not job_uuids and not due:
             raise CommandError("Give job UUIDs, or --due.")
         ran = 0
