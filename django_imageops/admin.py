@@ -121,10 +121,11 @@ SENSITIVE_WORDS = ("key", "secret", "token", "password", "authorization")
 
 def redact(data):
     """A copy of JSON-like ``data`` with the values of keys naming a key, secret, token or
-    password replaced by ``"(hidden)"`` (at any depth)."""
+    password replaced by ``"(hidden)"`` (translated; at any depth)."""
     if isinstance(data, dict):
+        hidden = gettext("(hidden)")
         return {
-            k: "(hidden)" if any(word in str(k).lower() for word in SENSITIVE_WORDS) else redact(v)
+            k: hidden if any(word in str(k).lower() for word in SENSITIVE_WORDS) else redact(v)
             for k, v in data.items()
         }
     if isinstance(data, list):
