@@ -27,7 +27,12 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import model_ngettext
 from django.contrib.contenttypes.admin import GenericTabularInline
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    ImproperlyConfigured,
+    PermissionDenied,
+    ValidationError,
+)
 from django.db import models
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
@@ -105,7 +110,7 @@ def job_source_url(job: ImageJob) -> str:
         return ""
     try:
         field = model._meta.get_field(job.source_field)
-    except Exception:
+    except FieldDoesNotExist:  # the field was removed since the job ran
         return ""
     storage = getattr(field, "storage", None)
     return storage.url(job.source_name) if storage is not None else ""
