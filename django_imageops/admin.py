@@ -821,7 +821,9 @@ class ImageJobAdmin(admin.ModelAdmin):
 
     def _run(self, request, queryset, func, eligible, done_message, skipped_message):
         """Call ``func(job)`` for the eligible jobs; report how many were done and skipped
-        (``ValidationError``/``ValueError`` from ``jobs`` count as skipped, with the reason)."""
+        (``ValidationError``/``ValueError`` from ``jobs``, and a ``VendorError`` from an action
+        that calls the vendor, e.g. ClippingMagic refusing to delete a test image or the rate
+        limiter saying to wait, count as skipped, with the reason: a message, not a 500)."""
         done = skipped = 0
         reasons = set()
         for job in queryset:
@@ -830,7 +832,7 @@ class ImageJobAdmin(admin.ModelAdmin):
                 continue
             try:
                 func(job)
-            except (ValidationError, ValueError) as error:
+            except (ValidationError, ValueError, VendorError) as error:
                 skipped += 1
                 reasons.add("; ".join(getattr(error, "messages", [str(error)])))
             else:

@@ -317,6 +317,18 @@ def test_delete_vendor_copy_action(admin_client, photo, sandbox):
 
 
 @pytest.mark.django_db
+def test_delete_vendor_copy_action_reports_a_vendor_error(admin_client, photo, sandbox):
+    image = _upload_to_sandbox(sandbox)
+    job = _review_job(photo, image)
+    sandbox.fail_next("clippingmagic", kind="status", status=401)
+    response = _act(admin_client, "delete_vendor_copies", [job])
+    assert response.status_code == 200
+    assert "1 job(s) skipped: no ClippingMagic image to delete." in response.content.decode()
+    job.refresh_from_db()
+    assert job.vendor_image_id == str(image["id"])  # nothing cleared: the vendor kept it
+
+
+@pytest.mark.django_db
 def test_credits_page_and_refresh(admin_client, photo, sandbox):
     VendorCredits.objects.create(vendor="clipdrop", remaining=Decimal("97"))
     make_jobs(photo, 2, provider="clipdrop", operation="reimagine", credits_consumed=Decimal(2))
