@@ -11,8 +11,8 @@ Django in this process (SQLite file database, the ImmediateBackend, results on S
   ``put_object`` of the answer.
 
 The two are interleaved image by image so that both see the same machine load. The S3 storage
-uses ``"use_threads": False`` (the README's recommendation: results are small, and s3transfer's
-thread pool costs more than it saves for them).
+uses ``"transfer_config": TransferConfig(use_threads=False)`` (the README's recommendation:
+results are small, and s3transfer's thread pool costs more than it saves for them).
 
 Prints both times and, last, ``ratio X.XX`` (jobs / by hand; goal <= 1.5).
 """
@@ -97,6 +97,7 @@ def servers(latency_ms: int = 0):
 def setup_django(sandbox_url: str, s3_url: str, workdir: Path) -> None:
     """Configure Django for the benchmark and create the database tables and bucket."""
     import django
+    from boto3.s3.transfer import TransferConfig
     from django.conf import settings
 
     django6 = django.VERSION >= (6, 0)
@@ -130,7 +131,8 @@ def setup_django(sandbox_url: str, s3_url: str, workdir: Path) -> None:
                     "secret_key": "testing",
                     "region_name": "us-east-1",
                     # Results are small: upload in the calling thread (no s3transfer pool).
-                    "use_threads": False,
+                    # (django-storages deprecates "use_threads" in favour of this.)
+                    "transfer_config": TransferConfig(use_threads=False),
                 },
             },
         },

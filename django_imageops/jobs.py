@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files.base import ContentFile
 from django.db import models, transaction
@@ -159,10 +159,20 @@ def _hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _enqueue_on_commit(job_ids: list[int]) -> None:
+#: Jobs just created by this thread, while their tasks are being enqueued: a backend that runs
+#: the task inline (the ImmediateBackend) claims the job without reading it back (see _claim).
+_fresh = threading.local()
+
+
+def _enqueue_on_commit(job_ids: list[int], created: list[ImageJob] | None = None) -> None:
     def enqueue_all():
-        for job_id in job_ids:
-            tasks.enqueue(tasks.run_job_task, job_id)
+        outer = getattr(_fresh, "jobs", {})
+        _fresh.jobs = {**outer, **{job.pk: job for job in created or ()}}
+        try:
+            for job_id in job_ids:
+                tasks.enqueue(tasks.run_job_task, job_id)
+        finally:
+            _fresh.jobs = outer
 
     transaction.on_commit(enqueue_all)
 
@@ -268,7 +278,6 @@ def create_jobs(
                 )
         if errors:
             raise ValidationError(errors)
-        content_type = ContentType.objects.get_for_model(model)
         for index, obj in enumerate(objects):
             # Only what is known without touching the storage: the bytes are checked by run_job.
             field_file = getattr(obj, field)
@@ -281,8 +290,9 @@ def create_jobs(
                     operation=operation,
                     provider=provider,
                     params=cleaned,
-                    source_content_type=content_type,
-                    source_object_id=str(obj.pk),
+                    # Sets the content type and id, and keeps ``obj``: a job run inline right
+                    # after this (the ImmediateBackend) opens its file without a query.
+                    source_object=obj,
                     source_field=field,
                     source_name=field_file.name,
                     source_hash=digest,
@@ -337,7 +347,7 @@ def create_jobs(
             )
             for job in jobs
         )
-        _enqueue_on_commit([job.pk for job in jobs])
+        _enqueue_on_commit([job.pk for job in jobs], jobs)
     return jobs
 
 
@@ -368,12 +378,22 @@ def _due_q(now: datetime) -> Q:
 
 def _claim(job_id: int) -> ImageJob | None:
     now = timezone.now()
-    claimed = ImageJob.objects.filter(_due_q(now), pk=job_id).update(
-        status=Status.RUNNING,
-        next_attempt_at=None,
-        updated_at=now,
-        started_at=Coalesce("started_at", Value(now)),
-    )
+    fields = {
+        "status": Status.RUNNING,
+        "next_attempt_at": None,
+        "updated_at": now,
+        "started_at": Coalesce("started_at", Value(now)),
+    }
+    fresh = getattr(_fresh, "jobs", {}).pop(job_id, None)
+    if fresh is not None:
+        # Run inline as its transaction commits (ImmediateBackend): the instance create_jobs
+        # made is the row, unless someone changed it since (then its updated_at differs).
+        unchanged = ImageJob.objects.filter(_due_q(now), pk=job_id, updated_at=fresh.updated_at)
+        if unchanged.update(**fields):
+            fresh.status, fresh.next_attempt_at, fresh.updated_at = Status.RUNNING, None, now
+            fresh.started_at = fresh.started_at or now
+            return fresh
+    claimed = ImageJob.objects.filter(_due_q(now), pk=job_id).update(**fields)
     if not claimed:
         return None
     return ImageJob.objects.get(pk=job_id)

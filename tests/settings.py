@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import django
+from boto3.s3.transfer import TransferConfig
 
 
 def _free_port() -> int:
@@ -127,6 +128,8 @@ STORAGES = {
             "region_name": "us-east-1",
             "file_overwrite": False,
             "querystring_auth": True,
+            # Small files: upload in the calling thread (README, "Jobs"; no s3transfer pool).
+            "transfer_config": TransferConfig(use_threads=False),
         },
     },
 }

@@ -796,6 +796,42 @@ def test_create_jobs_uses_a_constant_number_of_queries(django_assert_num_queries
     assert len(created) == 6 and all(j.pk for j in created)
 
 
+def test_a_job_run_inline_is_not_read_back_nor_its_source_object_loaded(run, sandbox):
+    """ImmediateBackend: the job create_jobs just made is claimed with one UPDATE and used as
+    is, and its source object (in hand) is not fetched again: only the reuse lookup SELECTs."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    source = photo()
+    with CaptureQueriesContext(connection) as queries:
+        [job] = run(jobs.create_jobs, "crop", objects=[source], field="image", params=CROP)
+    selects = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and "django_content_type" not in q["sql"]  # cached
+    ]
+    assert len(selects) == 1 and "source_hash" in selects[0], selects  # the reuse lookup
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.started_at and job.attempts == 1
+    # Changed since it was created (here: canceled, then queued again): read back as usual.
+    from django.utils import timezone
+
+    ImageJob.objects.filter(pk=job.pk).update(
+        status="pending", result="", updated_at=timezone.now()
+    )
+    with CaptureQueriesContext(connection) as queries:
+        jobs._fresh.jobs = {job.pk: job}
+        try:
+            again = jobs.run_job(job.pk)
+        finally:
+            jobs._fresh.jobs = {}
+    assert again is not job and again.status == "succeeded"
+    assert any(
+        q["sql"].startswith('SELECT "django_imageops_imagejob"."id"') and "LIMIT 21" in q["sql"]
+        for q in queries.captured_queries
+    )
+
+
 def test_create_jobs_from_uploads_stores_the_source(run, sandbox, s3):
     upload = ContentFile(make_image(64, 48), name="holiday photo (1).png")
     [job] = run(jobs.create_jobs, "crop", uploads=[upload], params=CROP)
