@@ -92,7 +92,8 @@ def test_reserve_over_the_limit_returns_seconds_until_the_next_slot(locmem, sett
     settings.IMAGEOPS = _imageops(settings, clipdrop={"REQUESTS_PER_MINUTE": 60})
     assert ratelimit.reserve("clipdrop", "key-a") == 0
     wait = ratelimit.reserve("clipdrop", "key-a")
-    assert 0 < wait <= 60 / 59 + 0.01
+    # The next slot, aimed 5 % into it (_book: a caller on time is not early for it).
+    assert 0 < wait <= 60 / 59 * 1.05 + 0.01
     # Another credential has its own budget.
     assert ratelimit.reserve("clipdrop", "key-b") == 0
 
@@ -104,7 +105,7 @@ def test_deferred_callers_get_one_wake_up_slot_each(locmem, settings):
     immediate = 0
     while ratelimit.reserve("clipdrop", "key") == 0:
         immediate += 1
-    assert 1 <= immediate <= 3
+    assert 1 <= immediate <= 4  # 3, or 4 when the loop crossed into the next 0.1 s slot
     wakes = []
     for _ in range(5):
         wait = ratelimit.reserve("clipdrop", "key")
