@@ -351,6 +351,7 @@ class OperationSpec:
 
     @property
     def providers(self) -> tuple[str, ...]:
+        """The provider names that run this operation; the first is the default."""
         return OPERATION_PROVIDERS[self.name]
 
     def clean_params(self, provider: str, params: dict | None) -> dict:
@@ -412,8 +413,12 @@ class OperationSpec:
         return Prepared(upload, dict(params), width, height)
 
     def call(self, client, provider: str, prepared: Prepared) -> VendorResult:
-        """Make the (synchronous) vendor call for ``prepared``. Raises ``VendorError``."""
-        raise NotImplementedError
+        """Make the (synchronous) vendor call for ``prepared``; each spec implements it.
+
+        Raises:
+            VendorError: whatever the vendor client raises.
+        """
+        raise NotImplementedError  # abstract: every spec in OPERATIONS overrides it
 
 
 class UncropSpec(OperationSpec):
@@ -449,6 +454,7 @@ class UncropSpec(OperationSpec):
         return cleaned
 
     def is_deterministic(self, provider, params):
+        """Only a seeded Clipdrop uncrop gives the same bytes again."""
         return provider == "clipdrop" and params.get("seed") is not None
 
     def _fit_scale(self, provider: str, info: ImageInfo) -> tuple[float, float | None]:
@@ -470,6 +476,12 @@ class UncropSpec(OperationSpec):
         return scale, None
 
     def check_image(self, provider, params, info):
+        """Refuse what Clipdrop (10 MP / 30 MB when ``UNCROP_OVERSIZE="refuse"``) or PiktID
+        (sides of 64..4096 pixels, in and out) would reject, and offsets cropping everything.
+
+        Raises:
+            ValidationError: keyed by ``"image"``, ``"left"`` or ``"top"``.
+        """
         scale, _min = self._fit_scale(provider, info)
         errors: dict[str, list] = {}
         if provider == "clipdrop":
@@ -535,6 +547,8 @@ class UncropSpec(OperationSpec):
             raise ValidationError(errors)
 
     def prepare(self, provider, params, data, filename="", *, verified=False):
+        """Downscale to Clipdrop's 10 MP / 30 MB or fit PiktID's 64..4096 pixel sides, scaling
+        the offsets by the same factor (notes say so)."""
         info = inspect_image(data, verify=not verified)
         self.check_image(provider, params, info)
         scale, min_scale = self._fit_scale(provider, info)
@@ -562,6 +576,8 @@ class UncropSpec(OperationSpec):
         return Prepared(upload, vendor_params, width, height, scale, notes)
 
     def call(self, client, provider, prepared):
+        """Clipdrop ``POST /uncrop/v1`` (``ClipdropClient.uncrop``): the JPEG result. PiktID's
+        asynchronous upload/generate/poll flow is driven by ``jobs``, not by this call."""
         p = prepared.params
         return client.uncrop(
             prepared.upload,
@@ -581,6 +597,7 @@ class ReimagineSpec(OperationSpec):
     label = _("Reimagine")
 
     def prepare(self, provider, params, data, filename="", *, verified=False):
+        """Downscale to fit 1024x1024 pixels (Clipdrop Reimagine's limit)."""
         info = inspect_image(data, verify=not verified)
         scale = min(1.0, CLIPDROP_REIMAGINE_MAX_SIDE / max(info.width, info.height))
         upload, width, height, scale = fit_image(
@@ -594,6 +611,7 @@ class ReimagineSpec(OperationSpec):
         return Prepared(upload, {}, width, height, scale, notes)
 
     def call(self, client, provider, prepared):
+        """Clipdrop ``POST /reimagine/v1/reimagine``: the JPEG variation, same size."""
         return client.reimagine(prepared.upload)
 
 
@@ -616,9 +634,11 @@ class RemoveBackgroundSpec(OperationSpec):
         return {"mode": mode, "test": test}
 
     def is_deterministic(self, provider, params):
+        """Auto-Clip results may be reused; a person's review may not."""
         return params.get("mode") == "auto"
 
     def prepare(self, provider, params, data, filename="", *, verified=False):
+        """Pre-shrink to at most 4,194,404 pixels, as ClippingMagic asks."""
         info = inspect_image(data, verify=not verified)
         scale = 1.0
         if info.pixels > CLIPPINGMAGIC_TARGET_PIXELS:
@@ -637,6 +657,8 @@ class RemoveBackgroundSpec(OperationSpec):
         return Prepared(upload, dict(params), width, height, scale, notes)
 
     def call(self, client, provider, prepared):
+        """ClippingMagic ``POST /api/v1/images``: ``format=result`` (Auto-Clip bytes, id and
+        secret in headers) for auto, the Image JSON object for review."""
         review = prepared.params.get("mode") == "review"
         return client.upload(
             prepared.upload,
@@ -661,9 +683,15 @@ class CropSpec(OperationSpec):
         }
 
     def is_deterministic(self, provider, params):
+        """A crop is the same pixels every time."""
         return True
 
     def check_image(self, provider, params, info):
+        """Refuse a box that does not lie inside the image.
+
+        Raises:
+            ValidationError: keyed by ``"width"`` and/or ``"height"``.
+        """
         errors = {}
         if params["x"] + params["width"] > info.width:
             errors["width"] = [
@@ -679,6 +707,7 @@ class CropSpec(OperationSpec):
             raise ValidationError(errors)
 
     def call(self, client, provider, prepared):
+        """PixLab ``POST /crop`` (multipart, ``blob=true``): the region's bytes."""
         p = prepared.params
         return client.crop(prepared.upload, p["x"], p["y"], p["width"], p["height"])
 
