@@ -30,12 +30,9 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.services import free_port, max_in_window  # noqa: E402
 
 
 def _pg_bin(name: str) -> str:
@@ -136,17 +133,6 @@ def make_png(index: int) -> bytes:
     return buffer.getvalue()
 
 
-def max_in_window(times: list[float], window: float) -> int:
-    """The most timestamps in any half-open window of ``window`` seconds."""
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while t - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=200)
@@ -200,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
             BENCH_MEDIA_ROOT=str(media),
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         )
-        sys.path.insert(0, str(ROOT))
         import django
 
         django.setup()

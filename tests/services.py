@@ -42,6 +42,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def max_in_window(times: list[float], window: float) -> int:
+    """The most timestamps (seconds) in any half-open window of ``window`` seconds."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 def redis_server() -> Iterator[str]:
     """Yield the URL of a Redis server: ``IMAGEOPS_TEST_REDIS_URL`` if set, else a private
     ``redis-server`` (Debian's package) started on 127.0.0.1 and stopped afterwards."""

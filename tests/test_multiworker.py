@@ -16,23 +16,19 @@ from django.core.files.base import ContentFile
 from django_imageops import jobs, tasks
 from django_imageops.models import ImageJob, ImageJobEvent
 from tests.conftest import make_image
-from tests.services import start_process, stop_processes, wait_until, worker_env
+from tests.services import (
+    max_in_window,
+    start_process,
+    stop_processes,
+    wait_until,
+    worker_env,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 WORKERS = 3
 JOBS = 12
 RPM = 120  # limiter: slots of 60 / (120 - BURST 2) s, about 2 calls per second
-
-
-def _max_in_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while t - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def test_jobs_delivered_twice_run_once_across_workers_within_the_rate(sandbox, s3, settings):
@@ -92,6 +88,6 @@ def test_jobs_delivered_twice_run_once_across_workers_within_the_rate(sandbox, s
         for e in ImageJobEvent.objects.filter(kind=ImageJobEvent.Kind.VENDOR_CALL)
     ]
     slot = 60 / (RPM - 2)
-    assert _max_in_window(call_times, 2.0) <= math.ceil(2.0 / slot + 2) + 1, sorted(call_times)
+    assert max_in_window(call_times, 2.0) <= math.ceil(2.0 / slot + 2) + 1, sorted(call_times)
     # The limiter deferred jobs rather than letting all workers call at once.
     assert ImageJobEvent.objects.filter(kind=ImageJobEvent.Kind.RETRY_SCHEDULED).exists()
