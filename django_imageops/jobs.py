@@ -385,13 +385,20 @@ def _claim(job_id: int) -> ImageJob | None:
         "started_at": Coalesce("started_at", Value(now)),
     }
     fresh = getattr(_fresh, "jobs", {}).pop(job_id, None)
-    if fresh is not None:
+    if fresh is not None and fresh.status == Status.PENDING and fresh.next_attempt_at is None:
         # Run inline as its transaction commits (ImmediateBackend): the instance create_jobs
-        # made is the row, unless someone changed it since (then its updated_at differs).
-        unchanged = ImageJob.objects.filter(_due_q(now), pk=job_id, updated_at=fresh.updated_at)
-        if unchanged.update(**fields):
+        # made is the row, unless someone changed it since (then its updated_at differs), so
+        # the claim needs no OR-ed due condition and no COALESCE.
+        started_at = fresh.started_at or now
+        unchanged = ImageJob.objects.filter(
+            pk=job_id,
+            status=Status.PENDING,
+            next_attempt_at__isnull=True,
+            updated_at=fresh.updated_at,
+        )
+        if unchanged.update(**{**fields, "started_at": started_at}):
             fresh.status, fresh.next_attempt_at, fresh.updated_at = Status.RUNNING, None, now
-            fresh.started_at = fresh.started_at or now
+            fresh.started_at = started_at
             return fresh
     claimed = ImageJob.objects.filter(_due_q(now), pk=job_id).update(**fields)
     if not claimed:
@@ -578,6 +585,9 @@ def _reuse(job: ImageJob, spec) -> bool:
     """Finish ``job`` with the result of an identical succeeded job (0 credits), if any."""
     if not job.source_hash or not spec.is_deterministic(job.provider, job.params):
         return False
+    # Only the columns needed to choose (params compare as Python values, whatever the JSON
+    # key order in the database); the chosen job is then read whole. The job itself is
+    # running, so ``status=SUCCEEDED`` leaves it out.
     candidates = (
         ImageJob.objects.filter(
             source_hash=job.source_hash,
@@ -585,41 +595,39 @@ def _reuse(job: ImageJob, spec) -> bool:
             provider=job.provider,
             status=Status.SUCCEEDED,
         )
-        .exclude(result="")
-        .exclude(pk=job.pk)
         .order_by("-finished_at")
+        .values_list("pk", "params", "result")[:20]
     )
-    for other in candidates[:20]:
-        if other.params != job.params:
-            continue
-        now = timezone.now()
-        fields = {
-            "status": Status.SUCCEEDED,
-            "result": other.result.name,
-            "result_width": other.result_width,
-            "result_height": other.result_height,
-            "result_bytes": other.result_bytes,
-            "result_content_type": other.result_content_type,
-            "reused_from": other.reused_from or other,
-            "credits_consumed": Decimal(0),
-            "finished_at": now,
-            "error_code": "",
-            "error_message": "",
-        }
-        if not _update(job, Status.RUNNING, **fields):
-            return True
-        job.refresh_from_db()
-        _event(
-            job,
-            Kind.RESULT_STORED,
-            f"reused the result of job {other.uuid} (same image, operation and parameters; "
-            "0 credits)",
-            name=other.result.name,
-            reused_from=str(other.uuid),
-        )
-        _succeeded(job)
+    match = next((pk for pk, params, result in candidates if result and params == job.params), None)
+    if match is None:
+        return False
+    other = ImageJob.objects.get(pk=match)
+    now = timezone.now()
+    fields = {
+        "status": Status.SUCCEEDED,
+        "result": other.result.name,
+        "result_width": other.result_width,
+        "result_height": other.result_height,
+        "result_bytes": other.result_bytes,
+        "result_content_type": other.result_content_type,
+        "reused_from_id": other.reused_from_id or other.pk,
+        "credits_consumed": Decimal(0),
+        "finished_at": now,
+        "error_code": "",
+        "error_message": "",
+    }
+    if not _update(job, Status.RUNNING, **fields):
         return True
-    return False
+    job.refresh_from_db()
+    _event(
+        job,
+        Kind.RESULT_STORED,
+        f"reused the result of job {other.uuid} (same image, operation and parameters; 0 credits)",
+        name=other.result.name,
+        reused_from=str(other.uuid),
+    )
+    _succeeded(job)
+    return True
 
 
 def _client(provider: str):
