@@ -14,7 +14,9 @@ The two are interleaved image by image so that both see the same machine load. T
 uses ``"transfer_config": TransferConfig(use_threads=False)`` (the README's recommendation:
 results are small, and s3transfer's thread pool costs more than it saves for them).
 
-Prints both times and, last, ``ratio X.XX`` (jobs / by hand; goal <= 1.5).
+Prints both times, how long django-storages' ``S3Storage._save`` takes to store the same result
+bytes as a bare ``put_object`` (timed apart, after the loop) and the SQL statements one job
+makes, then, last, ``ratio X.XX`` (jobs / by hand; goal <= 1.5).
 """
 
 from __future__ import annotations
@@ -232,7 +234,6 @@ class ByHand:
         self.client = s3_client(s3_url)
 
     def __call__(self, path: str) -> float:
-        import uuid
 
         started = time.perf_counter()
         with open(path, "rb") as handle:
@@ -244,13 +245,48 @@ class ByHand:
             timeout=60,
         )
         response.raise_for_status()
+        self.put(response.content, response.headers.get("Content-Type", "image/png"))
+        self.last_result = response.content
+        return time.perf_counter() - started
+
+    last_result = b""
+
+    def put(self, content: bytes, content_type: str = "image/jpeg") -> float:
+        """Seconds for one boto3 ``put_object`` of ``content``."""
+        import uuid
+
+        started = time.perf_counter()
         self.client.put_object(
-            Bucket=BUCKET,
-            Key=f"by-hand/{uuid.uuid4()}.png",
-            Body=response.content,
-            ContentType=response.headers.get("Content-Type", "image/png"),
+            Bucket=BUCKET, Key=f"by-hand/{uuid.uuid4()}.png", Body=content, ContentType=content_type
         )
         return time.perf_counter() - started
+
+
+def storage_save(content: bytes) -> float:
+    """Seconds for the app's storage (django-storages' ``S3Storage._save``, as ``jobs`` calls it)
+    to store ``content``: the by-hand ``put_object``'s counterpart, for the breakdown."""
+    import uuid
+
+    from django.core.files.base import ContentFile
+
+    from django_imageops.conf import get_storage
+
+    name = f"bench-storage/{uuid.uuid4()}.jpg"
+    started = time.perf_counter()
+    get_storage()._save(name, ContentFile(content, name=name))
+    return time.perf_counter() - started
+
+
+def statements_per_job(photo) -> int:
+    """SQL statements one inline crop job makes, from ``create_jobs`` to its stored result."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        run_job(photo)
+    # Not counted: BEGIN/COMMIT, and run_job's refresh_from_db (the benchmark's own check).
+    sql = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    return len(sql) - 1
 
 
 def main(argv=None) -> int:
@@ -272,7 +308,8 @@ def main(argv=None) -> int:
             for photo in warm:  # imports, connections, first queries
                 run_job(photo)
                 by_hand(photo.image.path)
-            photos = make_photos([sample_image(i) for i in range(args.n)])
+            photos = make_photos([sample_image(i) for i in range(args.n + 1)])
+            statements = statements_per_job(photos.pop())
             # Interleaved, so both see the same machine load.
             with_jobs = hand = cpu_jobs = cpu_hand = 0.0
             for photo in photos:
@@ -282,6 +319,11 @@ def main(argv=None) -> int:
                 cpu = time.process_time()
                 with_jobs += run_job(photo)
                 cpu_jobs += time.process_time() - cpu
+            # Apart, after the timed loop: the app's storage against put_object, same bytes.
+            store = put = 0.0
+            for _ in range(args.n):
+                store += storage_save(by_hand.last_result)
+                put += by_hand.put(by_hand.last_result)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     for label, seconds, cpu in (
@@ -292,6 +334,13 @@ def main(argv=None) -> int:
             f"{args.n} {label}: {seconds:.3f} s ({seconds / args.n * 1000:.1f} ms each, "
             f"{cpu / args.n * 1000:.1f} ms CPU in this process)"
         )
+    # Where the difference comes from, in part: the storage library the app must use, and the
+    # database (each statement costs the ORM ~0.4-0.6 ms here on top of SQLite's own time).
+    print(
+        f"storing a result: django-storages S3Storage._save {store / args.n * 1000:.1f} ms, "
+        f"boto3 put_object {put / args.n * 1000:.1f} ms; "
+        f"SQL statements per job: {statements}"
+    )
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"ratio {with_jobs / hand:.2f}")
     return 0
