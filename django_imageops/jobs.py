@@ -1323,12 +1323,8 @@ def fetch_review_result(job: ImageJob, *, image_id: str | None = None) -> bool:
         ratelimit.release(provider, credential)
     # ClippingMagic charges a production image's first download only (the client cannot tell
     # which download is the first): one credit unless this image was paid for already.
-    charge = not test_image and not job.vendor_state.get(CHARGED)
-    _record_credits(
-        job,
-        dataclasses.replace(result, credits_consumed=Decimal(1 if charge else 0)),
-        **({"vendor_state": {**job.vendor_state, CHARGED: True}} if charge else {}),
-    )
+    charge = not test_image and _mark_charged(job)
+    _record_credits(job, dataclasses.replace(result, credits_consumed=Decimal(1 if charge else 0)))
     revision = max(revision, _int(result.vendor_ids.get("result_revision"), revision))
     _event(
         job,
@@ -1341,6 +1337,28 @@ def fetch_review_result(job: ImageJob, *, image_id: str | None = None) -> bool:
     if info_fields is None:
         return False
     return _mark_stored(job, info_fields, revision)
+
+
+def _mark_charged(job: ImageJob) -> bool:
+    """Mark ``job``'s ClippingMagic image as paid for (its first download was charged).
+
+    One conditional UPDATE: when two fetches download the same new result at once (the
+    editor's callback and ``imageops_fetch_results``, or two workers), only one of them marks
+    it, and only that one records the credit.
+
+    Returns:
+        True for the caller that marked it; False when it was marked already.
+    """
+    if job.vendor_state.get(CHARGED):
+        return False
+    state = {**job.vendor_state, CHARGED: True}
+    marked = (
+        ImageJob.objects.filter(pk=job.pk)
+        .exclude(vendor_state__has_key=CHARGED)
+        .update(vendor_state=state, updated_at=timezone.now())
+    )
+    job.vendor_state = state
+    return bool(marked)
 
 
 def request_review_result(job: ImageJob, image_id: str) -> None:

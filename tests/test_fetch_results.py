@@ -6,10 +6,12 @@ import io
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from django_imageops.models import ImageJob
 from tests.clippingmagic_support import create_review_job, has_alpha, make_user
+from tests.conftest import make_image
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +133,51 @@ def test_clippingmagic_review_fetch_results_reports_vendor_errors_and_goes_on(sa
     assert "1 new result(s)" in fetch_results()
     failing.refresh_from_db()
     assert failing.status == ImageJob.Status.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clippingmagic_review_two_fetches_at_once_pay_the_first_download_once(sandbox, s3, user):
+    """The editor's callback and ``imageops_fetch_results`` (or two workers) fetching the same
+    new result together: ClippingMagic charges its first download once, and so does the job."""
+    import threading
+
+    from django.db import connection
+
+    from django_imageops import jobs
+
+    upload = SimpleUploadedFile("square.png", make_image(), content_type="image/png")
+    [job] = jobs.create_jobs(
+        "remove_background", uploads=[upload], params={"mode": "review", "test": False}
+    )
+    jobs.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == ImageJob.Status.WAITING_FOR_EDITOR
+    sandbox.clippingmagic_edit(job.vendor_image_id)
+    # Both fetchers check the revision before either has recorded its download.
+    sandbox.configure(latency_ms=400)
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def fetch():
+        try:
+            start.wait()
+            outcomes.append(jobs.fetch_review_result(ImageJob.objects.get(pk=job.pk)))
+        except Exception as exc:  # reported by the assertion below
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fetch) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    sandbox.configure(latency_ms=0)
+
+    assert len(outcomes) == 2 and not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    job.refresh_from_db()
+    assert job.status == ImageJob.Status.SUCCEEDED and job.vendor_result_revision == 1
+    assert sandbox.counters()["clippingmagic"]["credits_consumed"] == 1
+    assert job.credits_consumed == 1
+    downloads = job.events.filter(message__startswith="downloaded ClippingMagic result")
+    assert sorted(event.data["credits_consumed"] for event in downloads) == ["0", "1"]
