@@ -232,9 +232,9 @@ class ByHand:
         self.sandbox_url = sandbox_url
         self.session = requests.Session()
         self.client = s3_client(s3_url)
+        self.last_result = b""  # the latest crop's bytes, for the storage breakdown
 
     def __call__(self, path: str) -> float:
-
         started = time.perf_counter()
         with open(path, "rb") as handle:
             data = handle.read()
@@ -248,8 +248,6 @@ class ByHand:
         self.put(response.content, response.headers.get("Content-Type", "image/png"))
         self.last_result = response.content
         return time.perf_counter() - started
-
-    last_result = b""
 
     def put(self, content: bytes, content_type: str = "image/jpeg") -> float:
         """Seconds for one boto3 ``put_object`` of ``content``."""
