@@ -183,6 +183,7 @@ class _CMImage:
     charged: bool = False
 
     def as_json(self) -> dict:
+        """The ``image`` object of ClippingMagic's JSON answers (upload, ``format=json``, list)."""
         return {
             "id": self.id,
             "secret": self.secret,
