@@ -1,0 +1,209 @@
+"""Operation actions for a site's own ``ModelAdmin``: ``ImageOpsAdminMixin``.
+
+One action per operation (Remove background, Uncrop, Reimagine, Crop) over the model's
+ImageFields, each with an intermediate page like ``delete_selected``. Submitting queues one job
+per object through ``jobs.create_jobs`` (one call, one batch) and links to the batch in the job
+admin.
+
+``jobs`` is imported inside the method that uses it: see the ``django_imageops.admin`` docstring.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import model_ngettext
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+
+from ..fields import DerivedImageField, derived_fields
+from ..forms import form_for_operation
+from ..models import ImageJob
+from .display import batch_changelist_url
+
+#: Operation name -> action label (the model's own operation labels).
+OPERATION_ACTION_LABELS = dict(ImageJob.Operation.choices)
+
+
+class ImageOpsAdminMixin:
+    """Adds the image operation actions to a ``ModelAdmin``.
+
+    ::
+
+        @admin.register(Product)
+        class ProductAdmin(ImageOpsAdminMixin, admin.ModelAdmin):
+            imageops_fields = ["photo"]       # default: every ImageField of the model
+            inlines = [ImageJobInline]
+
+    The actions are shown to users with the change permission on the model and
+    ``django_imageops.add_imagejob``. Each action shows the selected objects and the
+    operation's form; submitting calls ``jobs.create_jobs`` once for all of them (a constant
+    number of queries, no vendor call) and links to the batch in the job admin.
+    """
+
+    #: Operations offered as actions, in this order.
+    imageops_operations: tuple[str, ...] = ("remove_background", "uncrop", "reimagine", "crop")
+    #: Names of the ImageFields the operations may read (``None``: every ImageField that is
+    #: not a ``DerivedImageField``).
+    imageops_fields: list[str] | tuple[str, ...] | None = None
+    #: Selected objects shown with a thumbnail on the intermediate page (the rest are counted).
+    imageops_preview_limit = 24
+    imageops_action_template = "django_imageops/admin/action_form.html"
+
+    # Permissions ---------------------------------------------------------------------
+
+    def has_imageops_permission(self, request) -> bool:
+        """Change permission on the model plus ``django_imageops.add_imagejob``."""
+        return self.has_change_permission(request) and request.user.has_perm(
+            "django_imageops.add_imagejob"
+        )
+
+    # Actions --------------------------------------------------------------------------
+
+    def get_imageops_fields(self) -> list[tuple[str, str]]:
+        """``[(field_name, label), ...]`` of the ImageFields the operations may read."""
+        opts = self.model._meta
+        if self.imageops_fields is not None:
+            fields = [opts.get_field(name) for name in self.imageops_fields]
+        else:
+            fields = [
+                f
+                for f in opts.concrete_fields
+                if isinstance(f, models.ImageField) and not isinstance(f, DerivedImageField)
+            ]
+        return [(f.name, str(f.verbose_name).capitalize()) for f in fields]
+
+    def get_actions(self, request, action_location=None):
+        """Django's actions plus one per operation, for users with the imageops permission.
+
+        ``action_location`` is Django 6.1's (change list or change form); the operations are
+        change-list actions only. Django 5.2 calls this without it.
+        """
+        if action_location is None:
+            actions = super().get_actions(request)
+        else:
+            actions = super().get_actions(request, action_location=action_location)
+            if getattr(action_location, "value", action_location) != "CHANGE_LIST":
+                return actions
+        if not actions and (self.actions is None or "_popup" in request.GET):
+            return actions
+        if not self.get_imageops_fields() or not self.has_imageops_permission(request):
+            return actions
+        for operation in self.imageops_operations:
+            name = f"imageops_{operation}"
+            func = getattr(type(self), name)
+            actions[name] = (func, name, OPERATION_ACTION_LABELS[operation])
+        return actions
+
+    def imageops_remove_background(self, request, queryset):
+        """Action: remove the background (ClippingMagic)."""
+        return self.imageops_action_view(request, queryset, "remove_background")
+
+    def imageops_uncrop(self, request, queryset):
+        """Action: uncrop (Clipdrop or PiktID)."""
+        return self.imageops_action_view(request, queryset, "uncrop")
+
+    def imageops_reimagine(self, request, queryset):
+        """Action: reimagine (Clipdrop)."""
+        return self.imageops_action_view(request, queryset, "reimagine")
+
+    def imageops_crop(self, request, queryset):
+        """Action: crop (PixLab)."""
+        return self.imageops_action_view(request, queryset, "crop")
+
+    def imageops_target_field(self, operation: str, field: str) -> str:
+        """The ``DerivedImageField`` a job on ``field`` fills: the model's only derived field
+        with this source and operation, else "" (the result stays on the job)."""
+        matches = [
+            f.name
+            for f in derived_fields(self.model)
+            if f.source == field and f.operation == operation
+        ]
+        return matches[0] if len(matches) == 1 else ""
+
+    def imageops_action_view(self, request, queryset, operation: str):
+        """The intermediate page of an operation action (GET-like first display, then POST).
+
+        Returns ``None`` after queueing (the admin redirects back to the changelist) or the
+        ``TemplateResponse`` of the page, re-shown with field errors for invalid input.
+        """
+        from .. import jobs  # not at the top: see the package docstring
+
+        if not self.has_imageops_permission(request):
+            raise PermissionDenied
+        opts = self.model._meta
+        form_class = form_for_operation(operation)
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        form_kwargs = {"image_fields": self.get_imageops_fields(), "selected": selected}
+        if request.POST.get("imageops_post"):
+            form = form_class(request.POST, **form_kwargs)
+            if form.is_valid():
+                batch = uuid.uuid4()
+                kwargs = form.job_kwargs()
+                try:
+                    created = jobs.create_jobs(
+                        operation,
+                        objects=queryset,
+                        created_by=request.user,
+                        batch=batch,
+                        target_field=self.imageops_target_field(operation, kwargs["field"]),
+                        **kwargs,
+                    )
+                except ValidationError as error:
+                    form.add_validation_error(error)
+                else:
+                    count = len(created)
+                    url = batch_changelist_url(batch, self.admin_site.name)
+                    self.message_user(
+                        request,
+                        format_html(
+                            '{} <a href="{}">{}</a>',
+                            ngettext(
+                                "%(count)d %(operation)s job queued.",
+                                "%(count)d %(operation)s jobs queued.",
+                                count,
+                            )
+                            % {
+                                "count": count,
+                                "operation": OPERATION_ACTION_LABELS[operation],
+                            },
+                            url,
+                            gettext("Follow the batch"),
+                        ),
+                        messages.SUCCESS,
+                    )
+                    return None
+        else:
+            form = form_class(**form_kwargs)
+
+        field_name = form["field"].value() or (form_kwargs["image_fields"] or [("", "")])[0][0]
+        total = queryset.count()
+        previews = []
+        for obj in queryset[: self.imageops_preview_limit]:
+            file = getattr(obj, field_name, None) if field_name else None
+            previews.append({"object": obj, "url": file.url if file else ""})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": OPERATION_ACTION_LABELS[operation],
+            "operation": operation,
+            "action_name": f"imageops_{operation}",
+            "opts": opts,
+            "app_label": opts.app_label,
+            "form": form,
+            "media": self.media + form.media,
+            "previews": previews,
+            "total": total,
+            "hidden_count": max(0, total - len(previews)),
+            "objects_name": model_ngettext(opts, total),
+            "selected": selected,
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "crop_preview": operation == "crop",
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.imageops_action_template, context)

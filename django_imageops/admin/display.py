@@ -1,0 +1,139 @@
+"""Rendering helpers of the admin pages: thumbnails, status badges, URLs, durations, redaction.
+
+None of them asks storage anything: URLs come from ``storage.url()`` and sizes from the stored
+width/height, so a list of 100 jobs renders without an S3 request.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import FieldDoesNotExist
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+
+from ..models import ImageJob
+
+THUMB_SIZE = 80  # pixels, the longer side of a list thumbnail
+
+CSS = {"all": ("django_imageops/admin/imageops.css",)}
+
+
+def thumbnail(url: str, width=None, height=None, *, size: int = THUMB_SIZE, alt: str = ""):
+    """An ``<img>`` fitting ``size`` pixels, scaled from the stored ``width``/``height`` when
+    known (so the browser reserves the box), or "-" without a URL."""
+    if not url:
+        return "-"
+    if width and height:
+        scale = min(1.0, size / max(width, height))
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" class="imageops-thumb" '
+            'width="{}" height="{}" alt="{}" loading="lazy"></a>',
+            url,
+            url,
+            max(1, round(width * scale)),
+            max(1, round(height * scale)),
+            alt,
+        )
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener"><img src="{}" class="imageops-thumb" '
+        'style="max-width:{}px;max-height:{}px" alt="{}" loading="lazy"></a>',
+        url,
+        url,
+        size,
+        size,
+        alt,
+    )
+
+
+def job_source_url(job: ImageJob) -> str:
+    """URL of the job's source as it was when the job was created (``source_name`` on the
+    source field's storage, or the uploaded ``source_file``); "" when unknown. No I/O."""
+    if job.source_file:
+        return job.source_file.url
+    if not (job.source_name and job.source_content_type_id and job.source_field):
+        return ""
+    model = job.source_content_type.model_class()
+    if model is None:
+        return ""
+    try:
+        field = model._meta.get_field(job.source_field)
+    except FieldDoesNotExist:  # the field was removed since the job ran
+        return ""
+    storage = getattr(field, "storage", None)
+    return storage.url(job.source_name) if storage is not None else ""
+
+
+def job_result_url(job: ImageJob) -> str:
+    """URL of the job's result from ``storage.url()``, or "" without a result. No I/O."""
+    return job.result.url if job.result else ""
+
+
+SENSITIVE_WORDS = ("key", "secret", "token", "password", "authorization")
+
+
+def redact(data):
+    """A copy of JSON-like ``data`` with the values of keys naming a key, secret, token or
+    password replaced by ``"(hidden)"`` (translated; at any depth)."""
+    if isinstance(data, dict):
+        hidden = gettext("(hidden)")
+        return {
+            k: hidden if any(word in str(k).lower() for word in SENSITIVE_WORDS) else redact(v)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [redact(v) for v in data]
+    return data
+
+
+def status_badge(job: ImageJob):
+    """A coloured ``<span>`` with the job's status label (CSS class ``imageops-<status>``)."""
+    return format_html(
+        '<span class="imageops-badge imageops-{}" data-job="{}">{}</span>',
+        job.status,
+        job.pk,
+        job.get_status_display(),
+    )
+
+
+def format_duration(delta: timedelta | None) -> str:
+    """``"12.3 s"``, ``"4 min 5 s"`` or "-"."""
+    if delta is None:
+        return "-"
+    seconds = delta.total_seconds()
+    if seconds < 60:
+        return gettext("%(seconds).1f s") % {"seconds": seconds}
+    minutes, seconds = divmod(round(seconds), 60)
+    return gettext("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": seconds}
+
+
+def source_admin_url(job: ImageJob, site_name: str = "admin") -> str:
+    """The admin change URL of the job's source object, or "" (no query: the content type is
+    select_related)."""
+    content_type = job.source_content_type
+    if content_type is None or not job.source_object_id:
+        return ""
+    try:
+        return reverse(
+            f"{site_name}:{content_type.app_label}_{content_type.model}_change",
+            args=[job.source_object_id],
+        )
+    except NoReverseMatch:
+        return ""
+
+
+def editor_url(job: ImageJob) -> str:
+    """The ClippingMagic editor page of a review job, or "" when the editor URLs are not
+    installed or the job has no ClippingMagic image."""
+    if job.provider != ImageJob.Provider.CLIPPINGMAGIC or not job.vendor_image_id:
+        return ""
+    try:
+        return reverse("django_imageops:clippingmagic-editor", args=[job.uuid])
+    except NoReverseMatch:
+        return ""
+
+
+def batch_changelist_url(batch, site_name: str = "admin") -> str:
+    """The job changelist filtered to one batch (``?batch=<uuid>``)."""
+    return reverse(f"{site_name}:django_imageops_imagejob_changelist") + f"?batch={batch}"

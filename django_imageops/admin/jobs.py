@@ -1,0 +1,421 @@
+"""The job admin: ``ImageJobAdmin``, its filters, the attempt history inline, batch progress.
+
+The job list (status, thumbnails, credits, batch progress) and a read-only change page
+(before/after, params, vendor references, attempt history). Its actions are in ``job_actions``,
+its credits page in ``credits``; ``django_imageops.admin`` registers it on the default site.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import JsonResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from ..models import ImageJob, ImageJobEvent
+from .credits import CreditsViewMixin
+from .display import (
+    CSS,
+    batch_changelist_url,
+    editor_url,
+    format_duration,
+    job_result_url,
+    job_source_url,
+    redact,
+    source_admin_url,
+    status_badge,
+    thumbnail,
+)
+from .job_actions import ImageJobActionsMixin
+
+#: Statuses shown as "queued" / "running" in the batch progress.
+PROGRESS_GROUPS = {
+    "queued": (ImageJob.Status.PENDING,),
+    "running": (ImageJob.Status.RUNNING,),
+    "waiting": (ImageJob.Status.WAITING_FOR_EDITOR,),
+    "succeeded": (ImageJob.Status.SUCCEEDED,),
+    "failed": (ImageJob.Status.FAILED,),
+    "canceled": (ImageJob.Status.CANCELED,),
+}
+
+
+def batch_progress(batch) -> dict:
+    """Counts of a batch's jobs per progress group (one query).
+
+    Returns:
+        ``{"total": n, "counts": {"queued", "running", "waiting", "succeeded", "failed",
+        "canceled"}, "percent": {...same keys, 0..100}, "done": bool}``; ``done`` is true when no
+        job is queued or running.
+    """
+    rows = ImageJob.objects.filter(batch=batch).values_list("status").annotate(n=Count("id"))
+    by_status = dict(rows)
+    counts = {
+        group: sum(by_status.get(status, 0) for status in statuses)
+        for group, statuses in PROGRESS_GROUPS.items()
+    }
+    total = sum(counts.values())
+    percent = {group: round(100 * n / total, 2) if total else 0 for group, n in counts.items()}
+    return {
+        "total": total,
+        "counts": counts,
+        "percent": percent,
+        "done": counts["queued"] + counts["running"] == 0,
+    }
+
+
+class BatchFilter(admin.SimpleListFilter):
+    """``?batch=<uuid>``: the jobs queued together by one action (shown only when set)."""
+
+    title = _("batch")
+    parameter_name = "batch"
+
+    def lookups(self, request, model_admin):
+        """The one choice shown: the batch in the URL (its UUID's first 8 characters), or none."""
+        value = self.value()
+        return [(value, value[:8])] if value else []
+
+    def queryset(self, request, queryset):
+        """Jobs of the ``?batch=`` UUID; no job for a value that is not a UUID."""
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            return queryset.filter(batch=uuid.UUID(value))
+        except ValueError:
+            return queryset.none()
+
+
+class ImageJobEventInline(admin.TabularInline):
+    """The job's history (attempts, vendor calls, errors), read-only."""
+
+    model = ImageJobEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "kind", "message", "data_display")
+    readonly_fields = fields
+    verbose_name = _("attempt history entry")
+    verbose_name_plural = _("attempt history")
+
+    def has_add_permission(self, request, obj=None):
+        """Never: history entries are written by ``jobs`` only."""
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        """Never: the history is read-only."""
+        return False
+
+    @admin.display(description=_("data"))
+    def data_display(self, event):
+        """The entry's data as indented JSON, with keys, secrets, tokens and passwords hidden
+        (``redact``)."""
+        if not event.data:
+            return "-"
+        return format_html(
+            "<pre class='imageops-json'>{}</pre>", json.dumps(redact(event.data), indent=1)
+        )
+
+
+class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
+    """Job list with status, thumbnails, credits and batch progress; read-only change page."""
+
+    list_display = (
+        "status_badge",
+        "operation",
+        "provider",
+        "source_link",
+        "before_thumbnail",
+        "after_thumbnail",
+        "credits_consumed",
+        "duration_display",
+        "error_display",
+        "created_at",
+    )
+    list_display_links = ("status_badge",)
+    list_filter = (BatchFilter, "status", "operation", "provider", "created_at")
+    list_select_related = ("source_content_type",)
+    search_fields = ("=uuid", "=batch", "source_name", "error_message", "vendor_image_id")
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    inlines = (ImageJobEventInline,)
+    change_list_template = "django_imageops/admin/imagejob/change_list.html"
+    actions = (
+        "retry_jobs",
+        "cancel_jobs",
+        "apply_results",
+        "replace_sources",
+        "open_in_editor",
+        "fetch_editor_results",
+        "delete_vendor_copies",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "status_badge",
+                    "operation",
+                    "provider",
+                    "source_link",
+                    "batch_link",
+                    "created_by",
+                    "target_field",
+                    "applied_at",
+                )
+            },
+        ),
+        (_("Before and after"), {"fields": ("before_after",)}),
+        (_("Parameters"), {"fields": ("params_display",)}),
+        (_("Errors"), {"fields": ("error_code", "error_message")}),
+        (
+            _("Timing"),
+            {
+                "fields": (
+                    "attempts",
+                    "next_attempt_at",
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "duration_display",
+                )
+            },
+        ),
+        (_("Credits"), {"fields": ("credits_consumed", "credits_remaining")}),
+        (
+            _("Vendor references"),
+            {
+                "fields": (
+                    "uuid",
+                    "vendor_image_id",
+                    "vendor_result_revision",
+                    "vendor_state_display",
+                    "editor_link",
+                    "reused_from",
+                )
+            },
+        ),
+        (
+            _("Files"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "source_name",
+                    "source_hash",
+                    "result_file_link",
+                    "result_width",
+                    "result_height",
+                    "result_bytes",
+                    "result_content_type",
+                    "spool_path",
+                ),
+            },
+        ),
+    )
+
+    class Media:
+        css = CSS
+        js = ("django_imageops/admin/imageops.js",)
+
+    # Read-only -----------------------------------------------------------------------
+
+    def get_readonly_fields(self, request, obj=None):
+        """Everything: jobs change only through ``django_imageops.jobs`` (the actions)."""
+        return [name for _, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request):
+        """Jobs are created by the actions, the API and the fields, not by hand."""
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Django's change page without the save buttons (every field is read-only)."""
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # Columns -------------------------------------------------------------------------
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, job):
+        """The status as a coloured badge (``status_badge``); ``imageops.js`` updates it on a batch
+        page."""
+        return status_badge(job)
+
+    @admin.display(description=_("source"))
+    def source_link(self, job):
+        """``<model> #<pk> (<field>)`` linked to the source object's admin page, or the
+        uploaded file's name."""
+        url = source_admin_url(job, self.admin_site.name)
+        if job.source_content_type_id and job.source_object_id:
+            label = f"{job.source_content_type.name} #{job.source_object_id}"
+            if job.source_field:
+                label += f" ({job.source_field})"
+        else:
+            label = job.source_name.rsplit("/", 1)[-1] or gettext("upload")
+        return format_html('<a href="{}">{}</a>', url, label) if url else label
+
+    @admin.display(description=_("before"))
+    def before_thumbnail(self, job):
+        """Thumbnail of the source as it was when the job was created (``job_source_url``; no
+        storage request)."""
+        return thumbnail(job_source_url(job), alt=gettext("before"))
+
+    @admin.display(description=_("after"))
+    def after_thumbnail(self, job):
+        """Thumbnail of the result, sized from ``result_width``/``result_height`` (pixels)."""
+        return thumbnail(
+            job_result_url(job), job.result_width, job.result_height, alt=gettext("after")
+        )
+
+    @admin.display(description=_("duration"))
+    def duration_display(self, job):
+        """``finished_at - started_at`` as "12.3 s" or "4 min 5 s"; "-" while unfinished."""
+        return format_duration(job.duration)
+
+    @admin.display(description=_("error"))
+    def error_display(self, job):
+        """The error message (else its code) cut to 80 characters; all of it in the tooltip."""
+        if not job.error_message and not job.error_code:
+            return ""
+        text = job.error_message or job.error_code
+        return format_html(
+            '<span class="imageops-error" title="{}">{}</span>',
+            text,
+            Truncator(text).chars(80),
+        )
+
+    @admin.display(description=_("batch"))
+    def batch_link(self, job):
+        """The batch UUID linked to the job list filtered to that batch, or "-"."""
+        if not job.batch:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>', batch_changelist_url(job.batch, self.admin_site.name), job.batch
+        )
+
+    @admin.display(description=_("before / after"))
+    def before_after(self, job):
+        """Both images side by side; ``imageops.js`` scales them by one common factor so they
+        compare at the same scale."""
+        before, after = job_source_url(job), job_result_url(job)
+
+        def cell(url, label):
+            if not url:
+                return format_html(
+                    '<figure class="imageops-figure"><div class="imageops-missing">-</div>'
+                    "<figcaption>{}</figcaption></figure>",
+                    label,
+                )
+            return format_html(
+                '<figure class="imageops-figure"><a href="{}" target="_blank" rel="noopener">'
+                '<img src="{}" alt="{}"></a><figcaption>{}</figcaption></figure>',
+                url,
+                url,
+                label,
+                label,
+            )
+
+        return format_html(
+            '<div class="imageops-same-scale">{}{}</div>',
+            cell(before, gettext("Before")),
+            cell(after, gettext("After")),
+        )
+
+    @admin.display(description=_("parameters"))
+    def params_display(self, job):
+        """The operation's parameters as indented JSON."""
+        return format_html(
+            "<pre class='imageops-json'>{}</pre>", json.dumps(job.params, indent=2, sort_keys=True)
+        )
+
+    @admin.display(description=_("vendor state"))
+    def vendor_state_display(self, job):
+        """The vendor references kept between attempts as indented JSON, secrets hidden
+        (``redact``)."""
+        if not job.vendor_state:
+            return "-"
+        return format_html(
+            "<pre class='imageops-json'>{}</pre>", json.dumps(redact(job.vendor_state), indent=2)
+        )
+
+    @admin.display(description=_("ClippingMagic editor"))
+    def editor_link(self, job):
+        """Link to the ClippingMagic editor page of a job with a ClippingMagic image, or "-"."""
+        url = editor_url(job)
+        if not url:
+            return "-"
+        return format_html('<a href="{}">{}</a>', url, gettext("Open in the editor"))
+
+    @admin.display(description=_("result file"))
+    def result_file_link(self, job):
+        """The result's storage name linked to its ``storage.url()``, or "-"."""
+        url = job_result_url(job)
+        if not url:
+            return "-"
+        return format_html('<a href="{}">{}</a>', url, job.result.name)
+
+    # Batch progress and credits ------------------------------------------------------
+
+    def get_urls(self):
+        """Django's URLs plus ``batch/<uuid>/progress/`` (JSON, ``batch_progress_view``) and
+        ``credits/`` (``credits_view``)."""
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "batch/<uuid:batch>/progress/",
+                self.admin_site.admin_view(self.batch_progress_view),
+                name="{}_{}_batch_progress".format(*info),
+            ),
+            path(
+                "credits/",
+                self.admin_site.admin_view(self.credits_view),
+                name="{}_{}_credits".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def batch_progress_view(self, request, batch):
+        """JSON progress of a batch: ``batch_progress()`` plus ``jobs`` (job id -> status and
+        label, for the badges of the rows on the page). Two queries."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        data = batch_progress(batch)
+        labels = dict(ImageJob.Status.choices)
+        data["jobs"] = {
+            str(pk): {"status": status, "label": str(labels.get(status, status))}
+            for pk, status in ImageJob.objects.filter(batch=batch).values_list("pk", "status")[
+                :1000
+            ]
+        }
+        return JsonResponse(data)
+
+    def changelist_view(self, request, extra_context=None):
+        """The job list; with ``?batch=<uuid>`` a progress panel that polls the JSON view."""
+        extra_context = dict(extra_context or {})
+        batch = request.GET.get("batch")
+        if batch:
+            try:
+                batch = uuid.UUID(batch)
+            except ValueError:
+                batch = None
+        if batch:
+            info = self.opts.app_label, self.opts.model_name
+            extra_context["imageops_batch"] = batch
+            extra_context["imageops_progress"] = batch_progress(batch)
+            extra_context["imageops_progress_url"] = reverse(
+                "{}:{}_{}_batch_progress".format(self.admin_site.name, *info), args=[batch]
+            )
+        extra_context["imageops_credits_url"] = reverse(
+            f"{self.admin_site.name}:django_imageops_imagejob_credits"
+        )
+        return super().changelist_view(request, extra_context)
