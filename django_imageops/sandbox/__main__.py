@@ -9,18 +9,25 @@ import argparse
 import logging
 import sys
 
-from .app import SandboxConfig, make_app
+from .app import make_app
+from .config import SandboxConfig
+from .emulators import EMULATORS
+from .server import quiet_handler
+
+
+def _base_paths(url: str, sep: str) -> str:
+    return sep.join(f"{url}{emulator.mount_path()}" for emulator in EMULATORS)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser (one option per ``SandboxConfig`` field the docs name)."""
     defaults = SandboxConfig()
+    labels = [emulator.label for emulator in EMULATORS]
     parser = argparse.ArgumentParser(
         prog="python -m django_imageops.sandbox",
         description=(
-            "Local emulator of the Clipdrop, ClippingMagic, PiktID and PixLab APIs. Base URLs: "
-            "<url>/clipdrop, <url>/clippingmagic, <url>/piktid/api, <url>/pixlab; "
-            "test controls under <url>/_sandbox/."
+            f"Local emulator of the {', '.join(labels[:-1])} and {labels[-1]} APIs. Base URLs: "
+            f"{_base_paths('<url>', ', ')}; test controls under <url>/_sandbox/."
         ),
     )
     parser.add_argument("--host", default=defaults.host, help="interface (default %(default)s)")
@@ -67,8 +74,6 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, serve until interrupted; returns the exit status."""
     from werkzeug.serving import make_server
 
-    from . import _quiet_handler
-
     args = build_parser().parse_args(argv)
     config = SandboxConfig(
         host=args.host,
@@ -88,14 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         config.port,
         make_app(config),
         threaded=True,
-        request_handler=_quiet_handler() if args.quiet else None,
+        request_handler=quiet_handler() if args.quiet else None,
     )
     url = f"http://{config.host}:{server.server_port}"
     print(f"django-imageops vendor sandbox listening on {url}", flush=True)
-    print(
-        f"  base URLs: {url}/clipdrop  {url}/clippingmagic  {url}/piktid/api  {url}/pixlab",
-        flush=True,
-    )
+    print(f"  base URLs: {_base_paths(url, '  ')}", flush=True)
     print(f"  controls:  {url}/_sandbox/", flush=True)
     try:
         server.serve_forever()

@@ -1,22 +1,22 @@
 """Fault injection and per-vendor counters for the sandbox.
 
-Both are plain, lock-protected containers; the app consults them on every vendor request:
+Both are plain, lock-protected containers over the vendor names the app serves (its emulators);
+the app consults them on every vendor request:
 
 - ``FaultQueue``: "make the next N calls to a vendor fail" (a status code, a held request
-  that outlasts a client's read timeout, a connection reset, a non-JSON body).
+  that outlasts a client's read timeout, a connection reset, a non-JSON body, or a kind the
+  vendor's emulator serves itself).
 - ``Counters``: calls, credits consumed and errors sent, per vendor, for tests to assert on.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
-#: The vendors the sandbox emulates (also the ``vendor`` names accepted by the controls).
-VENDORS = ("clipdrop", "clippingmagic", "piktid", "pixlab")
-
-#: Fault kinds accepted by ``POST /_sandbox/faults``.
-FAULT_KINDS = ("status", "timeout", "reset", "non_json", "notification_error")
+#: Fault kinds the core serves for every vendor (emulators may add their own).
+CORE_FAULT_KINDS = ("status", "timeout", "reset", "non_json")
 
 
 class FaultError(ValueError):
@@ -30,8 +30,8 @@ class Fault:
     Attributes:
         kind: ``"status"`` (answer ``status`` with the vendor's error body), ``"timeout"`` (hold
             the request ``seconds`` then answer 504), ``"reset"`` (close the socket without an
-            answer), ``"non_json"`` (answer ``status`` with an HTML body) or, for PiktID only,
-            ``"notification_error"`` (the next generation ends in an ``error`` notification).
+            answer), ``"non_json"`` (answer ``status`` with an HTML body) or a kind of the
+            vendor's emulator (``Emulator.fault_kinds``: PiktID's ``"notification_error"``).
         status: HTTP status for ``status``/``non_json`` (default 503 / 502).
         retry_after: seconds sent as ``Retry-After`` with a ``status`` fault, or None.
         seconds: how long a ``timeout`` fault holds the request (None: the config default).
@@ -46,11 +46,16 @@ class Fault:
 
 
 class FaultQueue:
-    """Per-vendor FIFO of ``Fault`` s, each with a remaining count. Thread-safe."""
+    """Per-vendor FIFO of ``Fault`` s, each with a remaining count. Thread-safe.
 
-    def __init__(self):
+    ``extra_kinds``: ``{vendor: kinds its emulator serves}`` for every vendor served (the core's
+    kinds are accepted for all).
+    """
+
+    def __init__(self, extra_kinds: Mapping[str, Iterable[str]]):
         self._lock = threading.Lock()
-        self._queues: dict[str, list[list]] = {vendor: [] for vendor in VENDORS}
+        self._kinds = {vendor: (*CORE_FAULT_KINDS, *kinds) for vendor, kinds in extra_kinds.items()}
+        self._queues: dict[str, list[list]] = {vendor: [] for vendor in self._kinds}
 
     def add(self, payload: dict) -> Fault:
         """Queue a fault from a controls payload ``{"vendor", "count", "kind", ...}``.
@@ -58,13 +63,15 @@ class FaultQueue:
         Raises ``FaultError`` for an unknown vendor or kind or a count below 1.
         """
         vendor = payload.get("vendor")
-        if vendor not in VENDORS:
-            raise FaultError(f"unknown vendor {vendor!r}; expected one of {', '.join(VENDORS)}")
+        if vendor not in self._kinds:
+            raise FaultError(f"unknown vendor {vendor!r}; expected one of {', '.join(self._kinds)}")
         kind = payload.get("kind", "status")
-        if kind not in FAULT_KINDS:
-            raise FaultError(f"unknown kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
-        if kind == "notification_error" and vendor != "piktid":
-            raise FaultError("kind 'notification_error' exists for piktid only")
+        if kind not in self._kinds[vendor]:
+            owners = [name for name, kinds in self._kinds.items() if kind in kinds]
+            if not owners:
+                every = dict.fromkeys(k for kinds in self._kinds.values() for k in kinds)
+                raise FaultError(f"unknown kind {kind!r}; expected one of {', '.join(every)}")
+            raise FaultError(f"kind {kind!r} exists for {', '.join(owners)} only")
         try:
             count = int(payload.get("count", 1))
         except (TypeError, ValueError) as exc:
@@ -140,11 +147,12 @@ class VendorCounters:
 
 
 class Counters:
-    """``VendorCounters`` for every vendor behind one lock."""
+    """``VendorCounters`` for every vendor in ``vendors`` behind one lock."""
 
-    def __init__(self):
+    def __init__(self, vendors: Iterable[str]):
         self._lock = threading.Lock()
-        self._data = {vendor: VendorCounters() for vendor in VENDORS}
+        self._vendors = tuple(vendors)
+        self._data = {vendor: VendorCounters() for vendor in self._vendors}
 
     def bump(self, vendor: str, name: str, amount: int = 1) -> None:
         """Add ``amount`` to counter ``name`` of ``vendor``."""
@@ -176,4 +184,4 @@ class Counters:
     def clear(self) -> None:
         """Zero everything."""
         with self._lock:
-            self._data = {vendor: VendorCounters() for vendor in VENDORS}
+            self._data = {vendor: VendorCounters() for vendor in self._vendors}

@@ -1,0 +1,94 @@
+"""``SandboxConfig``: how the sandbox behaves (the command line options, snake_case).
+
+Options shared by the core (``latency_ms``, ``credits``...) and each emulator's own, prefixed
+with its vendor name (``clipdrop_rpm``, ``piktid_delay``...). No Django imports here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .emulators import VENDORS
+
+
+@dataclass
+class SandboxConfig:
+    """How the sandbox behaves; the command line options, snake_case.
+
+    Attributes:
+        host, port: where ``python -m django_imageops.sandbox`` listens (``run_in_thread``
+            takes its own).
+        api_key: the Clipdrop, ClippingMagic and PixLab API key accepted.
+        api_id: the ClippingMagic API Id accepted (Basic auth user name).
+        piktid_email, piktid_password: the PiktID account (Basic auth on ``POST /tokens``).
+        credits: credits each vendor starts with: an int for all, or ``{vendor: int}``.
+        clipdrop_rpm: Clipdrop requests allowed per API key per rolling minute (then 429).
+        piktid_delay: seconds from ``/edit/generate`` until its notification appears.
+        latency_ms: delay added to every vendor request (milliseconds).
+        piktid_token_ttl: seconds an access token lives (PiktID: 30 days).
+        piktid_refresh_ttl: seconds a refresh token lives.
+        piktid_notification_ttl: seconds a notification lives after it appears (600).
+        fault_timeout_seconds: how long a ``timeout`` fault holds a request by default.
+        pixlab_fetch_timeout: seconds PixLab waits for an ``img`` URL.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    api_key: str = "sandbox"
+    api_id: str = "1"
+    piktid_email: str = "sandbox@example.com"
+    piktid_password: str = "sandbox"
+    credits: int | dict[str, int] = 100
+    clipdrop_rpm: int = 60
+    piktid_delay: float = 5.0
+    latency_ms: int = 0
+    piktid_token_ttl: float = 30 * 24 * 3600.0
+    piktid_refresh_ttl: float = 30 * 24 * 3600.0
+    piktid_notification_ttl: float = 600.0
+    fault_timeout_seconds: float = 10.0
+    pixlab_fetch_timeout: float = 10.0
+
+    def with_overrides(
+        self, overrides: dict[str, Any], vendors: Iterable[str] = VENDORS
+    ) -> SandboxConfig:
+        """A copy with ``overrides`` applied (values coerced to each field's type).
+
+        ``vendors``: the names ``credits`` may give a balance to (default: the built-in
+        emulators'). Raises ``ValueError`` for an unknown name, an unknown vendor in
+        ``credits`` or a value of the wrong type.
+        """
+        names = {f.name: f for f in dataclasses.fields(self)}
+        changes: dict[str, Any] = {}
+        for name, value in (overrides or {}).items():
+            if name not in names:
+                raise ValueError(f"unknown sandbox option {name!r}")
+            default = getattr(SandboxConfig, name)
+            if name == "credits":
+                if isinstance(value, dict):
+                    unknown = set(value) - set(vendors)
+                    if unknown:
+                        raise ValueError(f"unknown vendor(s) in credits: {sorted(unknown)}")
+                    value = {vendor: int(amount) for vendor, amount in value.items()}
+                else:
+                    value = int(value)
+            elif isinstance(default, bool):
+                value = bool(value)
+            elif isinstance(default, int):
+                value = int(value)
+            elif isinstance(default, float):
+                value = float(value)
+            elif isinstance(default, str):
+                value = str(value)
+            changes[name] = value
+        return dataclasses.replace(self, **changes)
+
+    def initial_credits(self, vendors: Iterable[str] = VENDORS) -> dict[str, int]:
+        """Credits per vendor at (re)start: ``{vendor: credits}`` for each of ``vendors``
+        (default: the built-in emulators')."""
+        if isinstance(self.credits, dict):
+            base = SandboxConfig.credits
+            return {vendor: int(self.credits.get(vendor, base)) for vendor in vendors}
+        return dict.fromkeys(vendors, int(self.credits))
