@@ -97,8 +97,9 @@ class Emulator:
             ``vendor`` of ``POST /_sandbox/faults``. Every path under ``/<name>/`` is the
             emulator's: an unknown one gets a 404 (a wrong method 405) in its error shape.
         label: the vendor's name for people (``"Clipdrop"``), used by the command line.
-        base_path: what a client adds to the sandbox URL for its ``base_url``
-            (default ``/<name>``; PiktID's is ``/piktid/api``); ``routes`` are relative to it.
+        base_path: what a client adds to the sandbox URL for its ``base_url``, under
+            ``/<name>`` (default ``/<name>``; PiktID's is ``/piktid/api``); ``routes`` are
+            relative to it.
         routes: the vendor's API (``Route`` s); each is served by ``on_<endpoint>``.
         controls: test controls of this vendor only, mounted under ``/_sandbox`` (CORS and a
             400 for ``ValueError`` come from the core), e.g. ClippingMagic's editor save.
@@ -110,7 +111,8 @@ class Emulator:
         reset(): set up empty state: images, tokens, notifications... (called by the core
             after construction and on each ``POST /_sandbox/reset``, under ``lock``).
         error_body(status, message, code): the vendor's error JSON (default
-            ``{"error": message}``).
+            ``{"error": message}``). The core calls it too, with ``code`` 1000 (unknown path,
+            wrong method), 9997 (injected status), 9998 (injected timeout), 9999 (a crash).
         on_<endpoint>(request, **args) -> Response for each route and control: check the
             credentials first, refuse bad input with the vendor's 400 before charging, charge
             with ``charge()`` only for what the vendor bills, answer what the vendor's docs say.
