@@ -1,17 +1,17 @@
 """Settings for django_imageops: one dict, ``settings.IMAGEOPS``, merged over ``DEFAULTS``.
 
-Example::
+Example (each vendor's settings under its name; ``README.md`` lists them)::
 
     IMAGEOPS = {
-        "VENDORS": {
-            "clipdrop": {"API_KEY": env("CLIPDROP_API_KEY")},
-            "clippingmagic": {"API_ID": "123", "API_KEY": env("CLIPPINGMAGIC_API_KEY")},
-        },
+        "VENDORS": {"<vendor>": {"API_KEY": env("VENDOR_API_KEY")}},
         "MAX_ATTEMPTS": 5,
     }
 
-``get_setting("VENDORS")["clipdrop"]["BASE_URL"]`` etc. always return a full value: the
-per-vendor dicts are merged key by key over the defaults, so a site only names what it changes.
+This module knows no vendor. Each provider owns its defaults (django-storages style): its
+vendor's settings (``Provider.default_settings``, merged under ``IMAGEOPS["VENDORS"][vendor]`` by
+``providers.vendor_settings``) and the top-level keys it reads (``Provider.option_defaults``:
+``TEST_MODE``, ``UNCROP_OVERSIZE``, ``PIKTID_OUT_OF_RANGE``). The default provider of each
+operation comes from ``providers.default_provider``.
 """
 
 from __future__ import annotations
@@ -24,14 +24,6 @@ from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
-
-#: Operation name -> provider names that can run it (the first is the default).
-OPERATION_PROVIDERS: dict[str, tuple[str, ...]] = {
-    "uncrop": ("clipdrop", "piktid"),
-    "reimagine": ("clipdrop",),
-    "remove_background": ("clippingmagic",),
-    "crop": ("pixlab",),
-}
 
 DEFAULTS: dict[str, Any] = {
     # STORAGES alias that results (and uploaded sources) are written to.
@@ -46,14 +38,10 @@ DEFAULTS: dict[str, Any] = {
     # Base of the exponential back-off in seconds (jittered), used when the vendor gives none.
     "RETRY_BACKOFF": 2.0,
     "RETRY_BACKOFF_MAX": 300.0,
-    # ClippingMagic test mode: free, watermarked results.
-    "TEST_MODE": False,
-    # Operation -> provider used when a job names none.
-    "DEFAULT_PROVIDERS": {op: providers[0] for op, providers in OPERATION_PROVIDERS.items()},
-    # Uncrop on Clipdrop over 10 MP / 30 MB: "downscale" (default) or "refuse".
-    "UNCROP_OVERSIZE": "downscale",
-    # PiktID outside 64..4096 px: "fit" (default) or "refuse".
-    "PIKTID_OUT_OF_RANGE": "fit",
+    # Operation -> provider used when a job names none (else the first registered provider).
+    "DEFAULT_PROVIDERS": {},
+    # Dotted paths of the site's own Provider classes, added to the built-in ones.
+    "PROVIDERS": [],
     # Local directory that keeps vendor results whose storing failed (None: a dir under MEDIA_ROOT
     # or the system temp dir).
     "SPOOL_DIR": None,
@@ -63,33 +51,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_IMAGE_PIXELS": 40_000_000,
     # (connect, read) timeouts in seconds for vendor requests.
     "TIMEOUT": (5.0, 120.0),
-    "VENDORS": {
-        "clipdrop": {
-            "API_KEY": "",
-            "BASE_URL": "https://clipdrop-api.co",
-            "REQUESTS_PER_MINUTE": 60,
-        },
-        "clippingmagic": {
-            "API_ID": "",
-            "API_KEY": "",
-            "BASE_URL": "https://clippingmagic.com",
-            "JS_URL": "https://clippingmagic.com/api/v1/ClippingMagic.js",
-            "CONCURRENCY": 5,
-        },
-        "piktid": {
-            "EMAIL": "",
-            "PASSWORD": "",
-            "BASE_URL": "https://api.piktid.com/api",
-            # Seconds between polls of one image (the vendor asks for >= 3).
-            "POLL_INTERVAL": 3.0,
-            # Seconds after generate before the job fails (notifications vanish after 600 s).
-            "TIMEOUT": 600.0,
-        },
-        "pixlab": {
-            "API_KEY": "",
-            "BASE_URL": "https://api.pixlab.io",
-        },
-    },
+    # Vendor name -> its settings, merged over the defaults of the vendor's providers.
+    "VENDORS": {},
 }
 
 
@@ -112,7 +75,9 @@ _cache: dict[str, Any] | None = None
 
 
 def get_settings() -> dict[str, Any]:
-    """The full ``IMAGEOPS`` settings: the site's values merged over ``DEFAULTS``."""
+    """The full ``IMAGEOPS`` settings: the site's values merged over ``DEFAULTS`` (the dicts
+    ``VENDORS`` and ``DEFAULT_PROVIDERS`` key by key). Keys the app does not define (e.g. a
+    provider's options) are kept as the site gave them."""
     global _cache
     if _cache is None:
         _cache = _merged()
@@ -126,19 +91,6 @@ def get_setting(name: str) -> Any:
         KeyError: for a name that is not a known setting.
     """
     return get_settings()[name]
-
-
-def vendor_settings(provider: str) -> dict[str, Any]:
-    """The settings dict of one vendor.
-
-    ``provider`` is ``"clipdrop"``, ``"clippingmagic"``, ``"piktid"`` or ``"pixlab"``.
-    """
-    return get_settings()["VENDORS"][provider]
-
-
-def default_provider(operation: str) -> str:
-    """The provider that runs ``operation`` when a job names none."""
-    return get_settings()["DEFAULT_PROVIDERS"][operation]
 
 
 class ImageOpsStorage(LazyObject):

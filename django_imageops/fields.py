@@ -17,11 +17,15 @@ re-saving the object or uploading the same bytes again queues nothing.
 from __future__ import annotations
 
 from django import forms
+from django.contrib.contenttypes.models import ContentType
+from django.core import checks
 from django.db import models
-from django.db.models.signals import post_init, post_save
 from django.utils.translation import gettext_lazy as _
 
-from .conf import OPERATION_PROVIDERS, get_storage
+from .conf import get_storage
+from .models import ImageJob
+from .operations import OPERATIONS
+from .providers import find_provider, providers_for
 
 
 def derived_upload_to(instance, filename: str) -> str:
@@ -54,8 +58,6 @@ class DerivedImageState:
         when that job failed, else ``"empty"``. The one rule behind the admin widget
         (``DerivedImageField.get_state``) and the API (``api.fields.ImageJobResultField``).
         """
-        from .models import ImageJob
-
         if job_status is not None and job_status not in ImageJob.FINISHED_STATUSES:
             return cls.QUEUED
         if has_file:
@@ -111,15 +113,19 @@ class DerivedImageField(models.ImageField):
     Args:
         source: name of the ImageField on the same model the operation reads.
         operation: ``"remove_background"``, ``"uncrop"``, ``"reimagine"`` or ``"crop"``.
-        provider: provider name (``None``: the operation's default provider).
-        params: the operation's params (validated by the operation when a job is created).
-        auto: queue a job (on commit) whenever the source file's content changes.
+        provider: provider name (``None``: the operation's default provider when the job is
+            created). A provider the registry does not have for the operation is reported by
+            check ``django_imageops.E007`` (providers may come from ``IMAGEOPS["PROVIDERS"]``,
+            so they are not looked up while models are defined).
+        params: the operation's params (validated by the provider when a job is created).
+        auto: queue a job (on commit) whenever the source file's content changes
+            (``signal_handlers``).
 
     Other keyword arguments are ImageField's; ``storage`` defaults to the ``imageops`` storage,
     ``blank`` to ``True`` and ``upload_to`` to ``imageops/derived/<app>/<model>/``.
 
     Raises:
-        ValueError: for an unknown operation or a provider that cannot run it.
+        ValueError: for an unknown operation.
     """
 
     description = _("Image derived by a vendor operation")
@@ -136,10 +142,8 @@ class DerivedImageField(models.ImageField):
         auto: bool = False,
         **kwargs,
     ):
-        if operation not in OPERATION_PROVIDERS:
+        if operation not in OPERATIONS:
             raise ValueError(f"Unknown operation {operation!r}")
-        if provider is not None and provider not in OPERATION_PROVIDERS[operation]:
-            raise ValueError(f"Provider {provider!r} cannot run {operation!r}")
         self.source = source
         self.operation = operation
         self.provider = provider
@@ -172,19 +176,23 @@ class DerivedImageField(models.ImageField):
             del kwargs["max_length"]
         return name, path, args, kwargs
 
-    def contribute_to_class(self, cls, name, **kwargs):
-        """Connect the ``auto`` receivers (see ``signal_handlers``) for concrete models."""
-        super().contribute_to_class(cls, name, **kwargs)
-        if self.auto and not cls._meta.abstract:
-            from . import signal_handlers
-
-            uid = f"imageops-derived-{cls._meta.label_lower}"
-            post_init.connect(
-                signal_handlers.remember_source_names, sender=cls, weak=False, dispatch_uid=uid
+    def check(self, **kwargs):
+        """ImageField's checks, plus ``django_imageops.E007`` when ``provider`` is not a
+        registered provider of ``operation``."""
+        errors = super().check(**kwargs)
+        if self.provider is not None and find_provider(self.operation, self.provider) is None:
+            choices = ", ".join(p.name for p in providers_for(self.operation)) or "-"
+            errors.append(
+                checks.Error(
+                    f"{self.model._meta.label}.{self.name}: provider {self.provider!r} cannot run "
+                    f"{self.operation!r}.",
+                    hint=f"Use one of {choices}, None (the default), or register it in "
+                    "IMAGEOPS['PROVIDERS'].",
+                    obj=self,
+                    id="django_imageops.E007",
+                )
             )
-            post_save.connect(
-                signal_handlers.queue_derived_images, sender=cls, weak=False, dispatch_uid=uid
-            )
+        return errors
 
     def formfield(self, **kwargs):
         """A disabled, read-only form field (``DerivedImageWidget``): the admin shows the
@@ -197,10 +205,6 @@ class DerivedImageField(models.ImageField):
 
     def latest_job(self, instance):
         """The newest ``ImageJob`` targeting this field of ``instance``, or ``None`` (1 query)."""
-        from django.contrib.contenttypes.models import ContentType
-
-        from .models import ImageJob
-
         if instance.pk is None:
             return None
         content_type = ContentType.objects.get_for_model(instance)

@@ -1,9 +1,16 @@
-"""Forms of the admin actions' intermediate pages: one form per operation.
+"""Forms of the admin actions' intermediate pages: one per operation, generated from the
+declarations.
 
-Each form asks for the operation's parameters (and the image field and provider when there is a
-choice) and validates them with ``operations.get_operation(name).clean_params`` so the vendor
-limits live in one place (``django_imageops.operations``); the form fields only parse numbers
-and choices. ``form.job_kwargs()`` gives the keyword arguments of ``jobs.create_jobs``.
+An ``OperationForm`` asks for the image field (a chooser when the model has several), the
+provider (a radio when several providers run the operation) and the operation's parameters:
+every ``operations.Param`` that a provider of the operation declares, as a form field of its
+type, label and help text (a parameter only some providers take says which). The form fields
+only parse numbers and choices; ``clean`` validates with the chosen provider's
+``Provider.clean_params``, so the rules live in one place and its errors show under their
+fields. ``form.job_kwargs()`` gives the keyword arguments of ``jobs.create_jobs``.
+
+A provider registered from ``IMAGEOPS["PROVIDERS"]`` appears here (and its own parameters) with
+no change to this module.
 """
 
 from __future__ import annotations
@@ -11,13 +18,45 @@ from __future__ import annotations
 from django import forms
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.utils.text import get_text_list
 from django.utils.translation import gettext_lazy as _
 
-from .conf import OPERATION_PROVIDERS, default_provider, get_setting
-from .models import ImageJob
-from .operations import get_operation
+from .operations import BOOL, CHOICE, Param, param_union
+from .providers import Provider, default_provider, get_provider, providers_for
 
-PROVIDER_LABELS = dict(ImageJob.Provider.choices)
+
+def _declared_by(name: str, providers: list[Provider]) -> list[Provider]:
+    return [p for p in providers if any(param.name == name for param in p.params())]
+
+
+def param_help(param: Param, providers: list[Provider]) -> str:
+    """``param``'s help text, saying which providers take it when not all of ``providers``
+    do (e.g. "Optional: ... Only with Clipdrop.")."""
+    takers = _declared_by(param.name, providers)
+    help_text = str(param.help_text or "")
+    if len(providers) > 1 and len(takers) < len(providers):
+        only = _("Only with %(providers)s.") % {
+            "providers": get_text_list([str(p.label) for p in takers], _("or"))
+        }
+        help_text = f"{help_text} {only}".strip()
+    return help_text
+
+
+def form_field(param: Param, help_text: str) -> forms.Field:
+    """The form field of a parameter: it parses the value; the provider checks the rest."""
+    options = {"label": param.label, "help_text": help_text, "initial": param.get_initial()}
+    if param.type == BOOL:
+        return forms.BooleanField(required=False, **options)
+    if param.type == CHOICE:
+        return forms.ChoiceField(
+            choices=list(param.choices),
+            required=param.required or param.default is not None,
+            widget=forms.RadioSelect,
+            **options,
+        )
+    return forms.IntegerField(
+        required=param.required, widget=forms.NumberInput(attrs={"step": 1}), **options
+    )
 
 
 class OperationForm(forms.Form):
@@ -30,11 +69,10 @@ class OperationForm(forms.Form):
         selected: primary keys of the selected objects (kept as ``_selected_action`` inputs, like
             Django's ``delete_selected``).
 
-    Subclasses set ``operation`` and ``param_names`` (the keys of the operation's params dict).
+    Subclasses set ``operation``; the parameter fields come from its providers' declarations.
     """
 
     operation: str = ""
-    param_names: tuple[str, ...] = ()
 
     #: Marks the second (submitting) request of the intermediate page.
     imageops_post = forms.CharField(widget=forms.HiddenInput, initial="yes")
@@ -49,16 +87,19 @@ class OperationForm(forms.Form):
             self.fields["field"].initial = self.image_fields[0][0]
         if len(self.image_fields) <= 1:
             self.fields["field"].widget = forms.HiddenInput()
-        providers = OPERATION_PROVIDERS[self.operation]
+        providers = providers_for(self.operation)
         if len(providers) > 1:
             self.fields["provider"] = forms.ChoiceField(
                 label=_("Provider"),
-                choices=[(p, PROVIDER_LABELS.get(p, p)) for p in providers],
+                choices=[(p.name, p.label) for p in providers],
                 initial=default_provider(self.operation),
                 widget=forms.RadioSelect,
             )
-            # The provider comes first on the page.
-            self.order_fields(["field", "provider"])
+        self.params = param_union(p.params() for p in providers)
+        for name, param in self.params.items():
+            self.fields[name] = form_field(param, param_help(param, providers))
+        # The provider comes first on the page.
+        self.order_fields(["field", "provider"])
 
     @property
     def action_checkbox_name(self) -> str:
@@ -72,23 +113,23 @@ class OperationForm(forms.Form):
         return default_provider(self.operation)
 
     def raw_params(self) -> dict:
-        """The parameters as parsed by the form fields, before the operation's rules."""
+        """The parameters as parsed by the form fields, before the provider's rules: those
+        given (a checkbox is always given)."""
         return {
             name: self.cleaned_data.get(name)
-            for name in self.param_names
+            for name in self.params
             if self.cleaned_data.get(name) is not None
         }
 
     def clean(self):
-        """Validate the params with the operation's ``clean_params``; its field errors become
+        """Validate the params with the provider's ``clean_params``; its field errors become
         this form's field errors (``{"left": [...]}`` shows under the *left* input)."""
         cleaned = super().clean()
         if self.errors:
             return cleaned
         try:
-            self.cleaned_params = get_operation(self.operation).clean_params(
-                self.provider(), self.raw_params()
-            )
+            provider = get_provider(self.operation, self.provider())
+            self.cleaned_params = provider.clean_params(self.raw_params())
         except ValidationError as error:
             self.add_validation_error(error)
         return cleaned
@@ -111,98 +152,33 @@ class OperationForm(forms.Form):
         }
 
 
-def _offset(label):
-    return forms.IntegerField(
-        label=label,
-        initial=0,
-        required=False,
-        help_text=_("Pixels; positive extends, negative crops."),
-        widget=forms.NumberInput(attrs={"step": 1}),
-    )
-
-
 class UncropForm(OperationForm):
-    """Uncrop: ``left``, ``right``, ``top``, ``bottom`` offsets (pixels) and an optional seed;
-    provider Clipdrop or PiktID."""
+    """Uncrop: ``left``, ``right``, ``top``, ``bottom`` (pixels), and each provider's own."""
 
     operation = "uncrop"
-    param_names = ("left", "right", "top", "bottom", "seed")
-
-    left = _offset(_("Left"))
-    right = _offset(_("Right"))
-    top = _offset(_("Top"))
-    bottom = _offset(_("Bottom"))
-    seed = forms.IntegerField(
-        label=_("Seed"),
-        required=False,
-        help_text=_("Optional (Clipdrop): the same seed and image give the same result."),
-    )
-
-    def raw_params(self) -> dict:
-        """The offsets, a missing one as 0 pixels, and the seed when given."""
-        params = super().raw_params()
-        for name in ("left", "right", "top", "bottom"):
-            params.setdefault(name, 0)
-        return params
 
 
 class ReimagineForm(OperationForm):
-    """Reimagine (Clipdrop): no parameters."""
+    """Reimagine: the providers' own parameters, if any."""
 
     operation = "reimagine"
 
 
 class CropForm(OperationForm):
-    """Crop (PixLab): the box ``x``, ``y``, ``width``, ``height`` in pixels of the source."""
+    """Crop: the box ``x``, ``y``, ``width``, ``height`` in pixels of the source."""
 
     operation = "crop"
-    param_names = ("x", "y", "width", "height")
-
-    x = forms.IntegerField(label=_("X"), initial=0, help_text=_("Pixels from the left edge."))
-    y = forms.IntegerField(label=_("Y"), initial=0, help_text=_("Pixels from the top edge."))
-    width = forms.IntegerField(label=_("Width"), help_text=_("Pixels."))
-    height = forms.IntegerField(label=_("Height"), help_text=_("Pixels."))
 
 
 class RemoveBackgroundForm(OperationForm):
-    """Remove background (ClippingMagic): Auto-Clip or human review in the editor, test mode."""
+    """Remove background: the providers' own parameters (e.g. automatic or reviewed, test mode)."""
 
     operation = "remove_background"
-    param_names = ("mode", "test")
-
-    mode = forms.ChoiceField(
-        label=_("Mode"),
-        choices=[
-            ("auto", _("Auto-Clip: store the automatic result")),
-            ("review", _("Human review: open each image in the ClippingMagic editor")),
-        ],
-        initial="auto",
-        widget=forms.RadioSelect,
-    )
-    test = forms.BooleanField(
-        label=_("Test mode"),
-        required=False,
-        help_text=_("Free, watermarked results (ClippingMagic test mode)."),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["test"].initial = bool(get_setting("TEST_MODE"))
-
-    def raw_params(self) -> dict:
-        """``{"mode": "auto"|"review", "test": bool}``."""
-        return {
-            "mode": self.cleaned_data.get("mode") or "auto",
-            "test": bool(self.cleaned_data.get("test")),
-        }
 
 
 #: Operation name -> its form class.
 OPERATION_FORMS: dict[str, type[OperationForm]] = {
-    "remove_background": RemoveBackgroundForm,
-    "uncrop": UncropForm,
-    "reimagine": ReimagineForm,
-    "crop": CropForm,
+    form.operation: form for form in (RemoveBackgroundForm, UncropForm, ReimagineForm, CropForm)
 }
 
 

@@ -1,5 +1,5 @@
 """Database records: ``ImageJob`` (one vendor operation on one image), its event history,
-the per-vendor credit balance and the PiktID tokens.
+the per-vendor credit balance and vendor API tokens.
 
 State changes happen only in ``django_imageops.jobs``; these classes hold data and small
 derived properties.
@@ -16,6 +16,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .conf import get_storage
+from .operations import OperationName
+from .providers import provider_choices, vendor_choices
 
 
 def source_upload_to(instance: ImageJob, filename: str) -> str:
@@ -37,21 +39,9 @@ class ImageJob(models.Model):
     the ``imageops`` storage with its size recorded, so listing jobs never touches storage.
     """
 
-    class Operation(models.TextChoices):
-        """What a job does to the image (our vocabulary, the same for every vendor)."""
-
-        UNCROP = "uncrop", _("Uncrop")
-        REIMAGINE = "reimagine", _("Reimagine")
-        REMOVE_BACKGROUND = "remove_background", _("Remove background")
-        CROP = "crop", _("Crop")
-
-    class Provider(models.TextChoices):
-        """The vendor that runs the operation (see ``conf.OPERATION_PROVIDERS``)."""
-
-        CLIPDROP = "clipdrop", _("Clipdrop")
-        PIKTID = "piktid", _("PiktID")
-        CLIPPINGMAGIC = "clippingmagic", _("ClippingMagic")
-        PIXLAB = "pixlab", _("PixLab")
+    #: What a job does to the image (our vocabulary, the same for every vendor):
+    #: ``operations.OperationName``.
+    Operation = OperationName
 
     class Status(models.TextChoices):
         """Where a job is; only ``django_imageops.jobs`` changes it."""
@@ -75,7 +65,8 @@ class ImageJob(models.Model):
         help_text=_("Jobs queued together (one admin action, one batch command) share a batch."),
     )
     operation = models.CharField(_("operation"), max_length=32, choices=Operation.choices)
-    provider = models.CharField(_("provider"), max_length=32, choices=Provider.choices)
+    # The registry's providers (``providers.provider_choices``): a new one needs no migration.
+    provider = models.CharField(_("provider"), max_length=32, choices=provider_choices)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
 
     # Source: a model instance's ImageField, or an uploaded file.
@@ -131,22 +122,20 @@ class ImageJob(models.Model):
         _("vendor image id"),
         max_length=128,
         blank=True,
-        help_text=_("ClippingMagic image id or PiktID image id."),
+        help_text=_("The vendor's id of the image (for its editor, or an asynchronous result)."),
     )
     vendor_secret = models.CharField(
         _("vendor image secret"),
         max_length=128,
         blank=True,
-        help_text=_("ClippingMagic image secret (lets ClippingMagic.js edit this image)."),
+        help_text=_("The vendor's secret of the image (lets the vendor's editor open it)."),
     )
     vendor_result_revision = models.PositiveIntegerField(_("vendor result revision"), default=0)
     vendor_state = models.JSONField(
         _("vendor state"),
         default=dict,
         blank=True,
-        help_text=_(
-            "Where an asynchronous vendor flow stands (e.g. PiktID generation started at)."
-        ),
+        help_text=_("Where an asynchronous vendor flow stands (e.g. when the generation started)."),
     )
 
     credits_consumed = models.DecimalField(
@@ -297,9 +286,7 @@ class ImageJobEvent(models.Model):
 class VendorCredits(models.Model):
     """The latest known credit balance of one vendor account (from headers or account calls)."""
 
-    vendor = models.CharField(
-        _("vendor"), max_length=32, choices=ImageJob.Provider.choices, unique=True
-    )
+    vendor = models.CharField(_("vendor"), max_length=32, choices=vendor_choices, unique=True)
     remaining = models.DecimalField(
         _("credits remaining"), max_digits=14, decimal_places=3, null=True, blank=True
     )
@@ -316,9 +303,10 @@ class VendorCredits(models.Model):
 
     @classmethod
     def balances(cls) -> list[dict]:
-        """One row per provider, in ``ImageJob.Provider`` order, from a single query:
-        ``{"provider", "name" (display label), "remaining" (credits, ``Decimal`` or ``None``
-        until the vendor has reported one), "updated_at" (datetime or ``None``)}``.
+        """One row per vendor, in registry order (``providers.vendor_choices``), from a single
+        query: ``{"provider" (the vendor name), "name" (display label), "remaining" (credits,
+        ``Decimal`` or ``None`` until the vendor has reported one), "updated_at" (datetime or
+        ``None``)}``.
 
         Read by the admin's credits page and the API's ``credits/``; never asks a vendor.
         """
@@ -330,14 +318,15 @@ class VendorCredits(models.Model):
                 "remaining": known[value].remaining if value in known else None,
                 "updated_at": known[value].updated_at if value in known else None,
             }
-            for value, label in ImageJob.Provider.choices
+            for value, label in vendor_choices()
         ]
 
 
 class VendorToken(models.Model):
-    """Persisted API tokens of an account (PiktID's access/refresh pair), refreshed in place."""
+    """Persisted API tokens of a vendor account (e.g. PiktID's access/refresh pair), refreshed
+    in place."""
 
-    vendor = models.CharField(_("vendor"), max_length=32, choices=ImageJob.Provider.choices)
+    vendor = models.CharField(_("vendor"), max_length=32, choices=vendor_choices)
     account = models.CharField(_("account"), max_length=254)
     access_token = models.TextField(_("access token"))
     refresh_token = models.TextField(_("refresh token"), blank=True)

@@ -1,692 +1,315 @@
-"""Operation specs: validate parameters, check and fit an image to a provider's limits, call
-the provider's client.
+"""Operations: what a job does to an image, in our one vocabulary, with its parameters declared
+once.
 
-One ``OperationSpec`` per operation (``uncrop``, ``reimagine``, ``remove_background``,
-``crop``); ``get_operation(name)`` returns it. Nothing here touches the database: ``jobs.py``
-owns job state and passes bytes in and ``VendorResult`` objects out.
+An ``Operation`` (``uncrop``, ``reimagine``, ``remove_background``, ``crop``) names its
+parameters as ``Param`` declarations: type, label, help text, default, range. Everything that
+asks a person or a client for parameters is generated from them: the admin action forms
+(``forms.OperationForm``) and the REST API's create serializer
+(``api.serializers.ImageJobCreateSerializer``). A provider (``providers.base.Provider``) starts
+from its operation's parameters and may narrow them (Clipdrop: offsets of at most 2000 pixels)
+or add its own (Clipdrop's ``seed``); ``Provider.clean_params`` validates with the result.
 
-Image handling decisions (also in the README):
-
-- Every image is checked with Pillow before anything is created or paid for: empty files,
-  non-images, truncated files, decompression bombs (``IMAGEOPS["MAX_IMAGE_PIXELS"]``) and files
-  over ``IMAGEOPS["MAX_UPLOAD_BYTES"]`` are refused with a ``ValidationError``.
-- Animated GIFs (and other multi-frame files) are processed from their **first frame**.
-- CMYK JPEGs are converted to RGB, 16-bit images to 8-bit; the EXIF orientation is applied
-  (``ImageOps.exif_transpose``) so coordinates and offsets refer to the image as displayed.
-- When nothing needs changing, the original bytes are sent as they are (no decode, no copy).
+Nothing here names a vendor, touches the database or looks at pixels: the vendor rules live in
+``providers/``, the image checks in ``images``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import math
-import threading
-import warnings
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.text import get_text_list
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps
 
-from .conf import OPERATION_PROVIDERS, get_setting, vendor_settings
-from .vendors import ImageUpload, VendorResult, get_client_class
-from .vendors.base import sniff_image_type
+from .images import ImageInfo
 
-#: Clipdrop Uncrop input limits (pixels, bytes) and the largest offset per side (pixels).
-CLIPDROP_UNCROP_MAX_PIXELS = 10_000_000
-CLIPDROP_UNCROP_MAX_BYTES = 30_000_000
-CLIPDROP_MAX_OFFSET = 2000
-#: Clipdrop Reimagine: largest width and height (pixels).
-CLIPDROP_REIMAGINE_MAX_SIDE = 1024
-#: ClippingMagic: largest accepted upload, and the size it shrinks to (pixels).
-CLIPPINGMAGIC_MAX_PIXELS = 16_777_216
-CLIPPINGMAGIC_TARGET_PIXELS = 4_194_404
-#: PiktID Magic Expand: smallest and largest side (pixels).
-PIKTID_MIN_SIDE = 64
-PIKTID_MAX_SIDE = 4096
-#: Uncrop seed range (Clipdrop).
-SEED_MAX = 100_000
+#: ``Param.type`` values.
+INT, BOOL, CHOICE = "int", "bool", "choice"
 
-#: Pillow format names each provider accepts as they are; anything else is re-encoded.
-PROVIDER_FORMATS = {
-    "clipdrop": {"JPEG", "PNG", "WEBP"},
-    "piktid": {"JPEG", "PNG", "WEBP"},
-    "clippingmagic": {"JPEG", "PNG", "GIF", "BMP", "TIFF"},
-    "pixlab": {"JPEG", "PNG", "WEBP", "GIF", "BMP"},
-}
+_TRUE_WORDS = ("1", "true", "yes", "on")
 
-_EXIF_ORIENTATION = 0x0112
+
+class OperationName(models.TextChoices):
+    """The operations, our vocabulary (the same for every vendor); ``ImageJob.Operation``."""
+
+    UNCROP = "uncrop", _("Uncrop")
+    REIMAGINE = "reimagine", _("Reimagine")
+    REMOVE_BACKGROUND = "remove_background", _("Remove background")
+    CROP = "crop", _("Crop")
 
 
 @dataclass(frozen=True)
-class ImageInfo:
-    """What ``validate_image`` learned about an image, without keeping its pixels.
+class Param:
+    """One parameter of an operation (or a provider's own), declared once.
 
     Attributes:
-        width, height: size in pixels as displayed (after the EXIF orientation).
-        format: Pillow's format name (``"JPEG"``, ``"PNG"``, ...).
-        mode: Pillow's mode (``"RGB"``, ``"CMYK"``, ``"I;16"``, ...).
-        frames: number of frames (> 1 for animated GIF/WebP/PNG).
-        orientation: the EXIF orientation tag (1 = upright).
-        size: the file size in bytes.
+        name: the key in ``ImageJob.params``, the form field's and the API field's name.
+        type: ``"int"``, ``"bool"`` or ``"choice"`` (``INT``, ``BOOL``, ``CHOICE``).
+        label: translatable label (form label).
+        help_text: translatable help (form help text, API field description). No vendor names:
+            the form and the API add which providers take a parameter that not all of them take.
+        default: the value when the parameter is left out (``None``: none, so it is left out
+            of the cleaned parameters unless ``required``); a callable is called each time
+            (e.g. a setting's current value).
+        required: leaving it out is an error ("This field is required.").
+        min, max: inclusive bounds of an ``int``.
+        choices: ``((value, label), ...)`` of a ``choice``.
+        initial: the value a form shows first (``None``: ``default``); may be a callable.
+        scales: a length in pixels of the source image: scaled with the image when a provider
+            resizes it to fit the vendor's limits (uncrop offsets, a crop box).
     """
 
-    width: int
-    height: int
-    format: str
-    mode: str
-    frames: int = 1
-    orientation: int = 1
-    size: int = 0
+    name: str
+    type: str
+    label: Any
+    help_text: Any = ""
+    default: Any = None
+    required: bool = False
+    min: int | None = None
+    max: int | None = None
+    choices: tuple[tuple[str, Any], ...] = ()
+    initial: Any = None
+    scales: bool = False
 
-    @property
-    def pixels(self) -> int:
-        """``width * height``."""
-        return self.width * self.height
+    def replace(self, **changes: Any) -> Param:
+        """A copy with ``changes`` (how a provider narrows a parameter: ``min=-2000``)."""
+        return dataclasses.replace(self, **changes)
 
+    def get_default(self) -> Any:
+        """``default``, called when it is a callable."""
+        return self.default() if callable(self.default) else self.default
 
-@dataclass
-class Prepared:
-    """An image ready for one provider, and the parameters to send with it.
+    def get_initial(self) -> Any:
+        """What a form shows first: ``initial``, else ``default`` (callables called)."""
+        value = self.initial if self.initial is not None else self.default
+        return value() if callable(value) else value
 
-    Attributes:
-        upload: the bytes to send (the original bytes when nothing had to change).
-        params: the vendor call's parameters (offsets scaled when the image was resized).
-        width, height: the size of ``upload`` in pixels.
-        scale: the resize factor applied (1.0 = unchanged).
-        notes: plain-words notes on what was changed (recorded in the job's history).
-    """
+    def clean(self, value: Any) -> Any:
+        """The value, parsed and checked (``None`` for an optional parameter left out).
 
-    upload: ImageUpload
-    params: dict[str, Any]
-    width: int
-    height: int
-    scale: float = 1.0
-    notes: list[str] = field(default_factory=list)
-
-
-def read_bytes(file_or_bytes) -> bytes:
-    """All bytes of ``file_or_bytes`` (bytes, or a file object read from its start)."""
-    if isinstance(file_or_bytes, bytes | bytearray | memoryview):
-        return bytes(file_or_bytes)
-    if hasattr(file_or_bytes, "seek"):
-        with contextlib.suppress(OSError, ValueError):
-            file_or_bytes.seek(0)
-    data = file_or_bytes.read()
-    return data if isinstance(data, bytes) else bytes(data)
-
-
-def _open(data: bytes) -> Image.Image:
-    """``Image.open`` with our pixel limit as the decompression-bomb guard."""
-    limit = int(get_setting("MAX_IMAGE_PIXELS"))
-    previous = Image.MAX_IMAGE_PIXELS
-    try:
-        # Pillow raises DecompressionBombError above 2x the limit and only warns above 1x:
-        # we check the size ourselves below, so the warning is silenced.
-        Image.MAX_IMAGE_PIXELS = limit
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data))
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
-
-
-def validate_image(file_or_bytes) -> ImageInfo:
-    """Check that ``file_or_bytes`` (bytes or a file object) is an image we can send.
-
-    Decodes as little as it can: PNGs are checked chunk by chunk (``verify``), JPEGs are decoded
-    at 1/8 scale, other formats are decoded once.
-
-    Returns:
-        ``ImageInfo`` (size in pixels as displayed, format, mode, frames, bytes).
-
-    Raises:
-        ValidationError: for an empty file, a file over ``IMAGEOPS["MAX_UPLOAD_BYTES"]``, a
-            non-image, a truncated image, or one over ``IMAGEOPS["MAX_IMAGE_PIXELS"]`` pixels.
-    """
-    data = read_bytes(file_or_bytes)
-    return inspect_image(data)
-
-
-def inspect_image(data: bytes, *, verify: bool = True) -> ImageInfo:
-    """``validate_image`` for bytes already read (no copy). Same errors.
-
-    ``verify=False`` reads the header only (for bytes already verified, e.g. by
-    ``create_jobs``: their SHA-256 matched)."""
-    size = len(data)
-    if size == 0:
-        raise ValidationError(_("The file is empty."), code="empty")
-    max_bytes = int(get_setting("MAX_UPLOAD_BYTES"))
-    if size > max_bytes:
-        raise ValidationError(
-            _("The file is %(size)s bytes; the largest accepted is %(max)s bytes."),
-            code="too_big",
-            params={"size": size, "max": max_bytes},
-        )
-    limit = int(get_setting("MAX_IMAGE_PIXELS"))
-    try:
-        image = _open(data)
-    except Image.DecompressionBombError as exc:
-        raise ValidationError(
-            _("The image has too many pixels (the largest accepted is %(max)s pixels)."),
-            code="too_many_pixels",
-            params={"max": limit},
-        ) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ValidationError(
-            _("The file is not an image we can read (JPEG, PNG, WebP, GIF, BMP or TIFF)."),
-            code="not_an_image",
-        ) from exc
-    with image:
-        width, height = image.size
-        if width * height > limit:
-            raise ValidationError(
-                _(
-                    "The image is %(width)sx%(height)s pixels; the largest accepted is "
-                    "%(max)s pixels."
-                ),
-                code="too_many_pixels",
-                params={"width": width, "height": height, "max": limit},
-            )
-        fmt = image.format or ""
-        mode = image.mode
-        frames = getattr(image, "n_frames", 1) or 1
-        orientation = 1
-        try:
-            orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1) or 1)
-        except (OSError, ValueError, TypeError, SyntaxError):
-            orientation = 1
-        try:
-            if verify and fmt == "PNG":
-                with _open(data) as fresh:
-                    fresh.verify()
-            elif verify:
-                if fmt == "JPEG":
-                    image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
-                image.load()
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ValidationError(
-                _("The image file is truncated or damaged."), code="truncated"
-            ) from exc
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    return ImageInfo(width, height, fmt, mode, frames, orientation, size)
-
-
-def _needs_conversion(info: ImageInfo, provider: str) -> bool:
-    return (
-        info.format not in PROVIDER_FORMATS[provider]
-        or info.orientation != 1
-        or info.frames > 1
-        or info.mode not in ("RGB", "RGBA", "L", "LA", "P")
-    )
-
-
-def _decode(data: bytes, info: ImageInfo, reduce_to: tuple[int, int] | None = None) -> Image.Image:
-    """Decode the first frame, upright, in an 8-bit mode (RGB, RGBA, L or LA)."""
-    image = _open(data)
-    if reduce_to and image.format == "JPEG":
-        # Let libjpeg decode at a reduced scale (stored orientation).
-        w, h = reduce_to
-        if info.orientation in (5, 6, 7, 8):
-            w, h = h, w
-        image.draft(image.mode, (w, h))
-    image.seek(0)
-    image = ImageOps.exif_transpose(image) or image
-    mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
-    elif mode == "F":
-        image = image.convert("L")
-    elif mode == "CMYK" or mode == "YCbCr":
-        image = image.convert("RGB")
-    elif mode == "P" or mode == "PA" or mode == "1":
-        has_alpha = "transparency" in image.info or mode == "PA"
-        image = image.convert("RGBA" if has_alpha else "RGB")
-    elif mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA")
-    return image
-
-
-def _encode(image: Image.Image, prefer_jpeg: bool) -> ImageUpload:
-    buffer = io.BytesIO()
-    if prefer_jpeg and image.mode in ("RGB", "L"):
-        image.save(buffer, "JPEG", quality=92)
-        return ImageUpload(buffer.getvalue(), "image.jpg", "image/jpeg")
-    image.save(buffer, "PNG", compress_level=3)
-    return ImageUpload(buffer.getvalue(), "image.png", "image/png")
-
-
-def fit_image(
-    data: bytes,
-    info: ImageInfo,
-    provider: str,
-    *,
-    scale: float = 1.0,
-    min_scale: float | None = None,
-    filename: str = "",
-    max_bytes: int | None = None,
-) -> tuple[ImageUpload, int, int, float]:
-    """Return ``data`` as an upload ``provider`` accepts, resized by ``scale``.
-
-    The original bytes are returned as they are (no decode) when the format, mode and
-    orientation are acceptable and ``scale`` is 1. Otherwise the first frame is decoded upright,
-    converted to 8 bits, resized and encoded as JPEG (opaque JPEG sources) or PNG.
-
-    Args:
-        scale: resize factor (< 1 shrinks, > 1 enlarges).
-        max_bytes: when the encoded file is larger, it is shrunk again until it fits.
-
-    Returns:
-        ``(upload, width, height, scale)`` (pixels; the scale actually applied).
-    """
-    unchanged = scale == 1.0 and not _needs_conversion(info, provider)
-    if unchanged and (max_bytes is None or len(data) <= max_bytes):
-        ext = sniff_image_type(data)[1]
-        name = filename.rsplit("/", 1)[-1] or f"image.{ext}"
-        return ImageUpload.coerce(ImageUpload(data, name)), info.width, info.height, 1.0
-    for _attempt in range(4):
-        width = max(1, int(info.width * scale))
-        height = max(1, int(info.height * scale))
-        image = _decode(data, info, reduce_to=(width, height) if scale < 1 else None)
-        if image.size != (width, height):
-            image = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
-        upload = _encode(image, prefer_jpeg=info.format == "JPEG")
-        del image
-        if max_bytes is None or len(upload.content) <= max_bytes:
-            return upload, width, height, scale
-        scale *= math.sqrt(max_bytes / len(upload.content)) * 0.9
-        if min_scale is not None and scale < min_scale:
-            break
-    raise ValidationError(
-        _("The image cannot be made small enough for %(provider)s."),
-        code="too_big",
-        params={"provider": provider},
-    )
-
-
-def _int_param(params: dict, name: str, errors: dict, *, default=None, lo=None, hi=None):
-    value = params.get(name, default)
-    if value is None or value == "":
-        if default is None:
-            errors.setdefault(name, []).append(_("This field is required."))
-        return default
-    try:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError
-        value = int(value)
-    except (TypeError, ValueError):
-        errors.setdefault(name, []).append(_("Enter a whole number of pixels."))
-        return None
-    if lo is not None and value < lo:
-        errors.setdefault(name, []).append(
-            _("Ensure this value is greater than or equal to %(min)s.") % {"min": lo}
-        )
-    if hi is not None and value > hi:
-        errors.setdefault(name, []).append(
-            _("Ensure this value is less than or equal to %(max)s.") % {"max": hi}
-        )
-    return value
-
-
-def _bool_param(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-class OperationSpec:
-    """One operation: its parameters, the image limits of its providers and the vendor call.
-
-    Attributes:
-        name: our operation name (``"uncrop"``, ...).
-        label: a translatable label.
-        providers: the providers that run it (the first is the default).
-    """
-
-    name = ""
-    label = ""
-
-    @property
-    def providers(self) -> tuple[str, ...]:
-        """The provider names that run this operation; the first is the default."""
-        return OPERATION_PROVIDERS[self.name]
-
-    def clean_params(self, provider: str, params: dict | None) -> dict:
-        """Validate and normalise ``params`` for ``provider``.
-
-        Returns:
-            The cleaned parameters (JSON-serialisable, unknown keys dropped).
+        ``None`` and ``""`` mean "left out": the default, an error when required, else ``None``.
+        Integers accept ints and numeric strings (not bools or fractions); booleans accept
+        bools and the strings ``1``/``true``/``yes``/``on`` (anything else is false).
 
         Raises:
-            ValidationError: keyed by parameter name (e.g. ``{"left": [...]}``), or by
-                ``"provider"`` for a provider that does not run this operation.
+            ValidationError: a list of messages for this parameter.
         """
-        if provider not in self.providers:
-            raise ValidationError(
-                {
-                    "provider": _(
-                        "%(provider)s cannot run %(operation)s (choose from %(choices)s)."
-                    )
-                    % {
-                        "provider": provider,
-                        "operation": self.name,
-                        "choices": ", ".join(self.providers),
-                    }
-                }
+        if value is None or value == "":
+            default = self.get_default()
+            if default is None and self.required:
+                raise ValidationError(_("This field is required."), code="required")
+            return default
+        if self.type == BOOL:
+            if isinstance(value, str):
+                return value.strip().lower() in _TRUE_WORDS
+            return bool(value)
+        if self.type == CHOICE:
+            values = [str(v) for v, _label in self.choices]
+            if str(value) not in values:
+                raise ValidationError(
+                    _("Choose %(choices)s.") % {"choices": get_text_list(values, _("or"))},
+                    code="invalid_choice",
+                )
+            return str(value)
+        return self._clean_int(value)
+
+    def _clean_int(self, value: Any) -> int:
+        try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            value = int(value)
+        except (TypeError, ValueError):
+            message = _("Enter a whole number of pixels.") if self.scales else None
+            raise ValidationError(message or _("Enter a whole number."), code="invalid") from None
+        errors = []
+        if self.min is not None and value < self.min:
+            errors.append(
+                ValidationError(
+                    _("Ensure this value is greater than or equal to %(min)s.") % {"min": self.min},
+                    code="min_value",
+                )
             )
-        errors: dict[str, list] = {}
-        cleaned = self._clean(provider, dict(params or {}), errors)
+        if self.max is not None and value > self.max:
+            errors.append(
+                ValidationError(
+                    _("Ensure this value is less than or equal to %(max)s.") % {"max": self.max},
+                    code="max_value",
+                )
+            )
         if errors:
             raise ValidationError(errors)
-        return cleaned
+        return value
 
-    def _clean(self, provider: str, params: dict, errors: dict) -> dict:
+
+def replace_params(params: Iterable[Param], **changes: dict[str, Any]) -> tuple[Param, ...]:
+    """``params`` with some replaced: ``replace_params(p, left={"min": -2000}, ...)``."""
+    return tuple(p.replace(**changes[p.name]) if p.name in changes else p for p in params)
+
+
+def clean_declared(declared: Iterable[Param], raw: dict | None) -> tuple[dict, dict[str, list]]:
+    """Clean ``raw`` parameters against ``declared`` ones.
+
+    Returns:
+        ``(cleaned, errors)``: the cleaned values of the declared parameters (optional ones left
+        out are omitted), and messages keyed by parameter name for the invalid ones.
+    """
+    raw = dict(raw or {})
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, list] = {}
+    for param in declared:
+        try:
+            value = param.clean(raw.get(param.name))
+        except ValidationError as exc:
+            errors[param.name] = list(exc.messages)
+            continue
+        if value is not None:
+            cleaned[param.name] = value
+    return cleaned, errors
+
+
+class Operation:
+    """What a job does to an image: its name, label and parameters, and the rules that hold
+    whatever the vendor.
+
+    Attributes:
+        name: our operation name (``"uncrop"``, ...; an ``OperationName`` value).
+        label: translatable label.
+        params: the parameters every provider of the operation takes (``Param``).
+        scaled_note: how a job's history says that ``scales`` parameters were resized with
+            the image.
+    """
+
+    name: str = ""
+    label: Any = ""
+    params: tuple[Param, ...] = ()
+    scaled_note = "parameters in pixels scaled to match"
+
+    def validate(self, params: dict) -> dict[str, list]:
+        """Rules across cleaned parameters (each one already valid). Returns messages keyed by
+        parameter name (empty when valid)."""
         return {}
 
-    def check_image(self, provider: str, params: dict, info: ImageInfo) -> None:
-        """Refuse an image/parameter combination the vendor would reject (before paying).
+    def check_image(self, params: dict, info: ImageInfo, scale: float = 1.0) -> None:
+        """Refuse an image/parameter combination no vendor can do, for ``info`` (pixels as
+        displayed) resized by ``scale``.
 
         Raises:
-            ValidationError: keyed by the parameter at fault, or ``"image"`` for the image.
+            ValidationError: keyed by the parameter at fault (or ``"image"``).
         """
 
-    def is_deterministic(self, provider: str, params: dict) -> bool:
-        """Whether the same input gives the same output (its result may then be reused)."""
-        return False
+    def scale_params(self, params: dict, scale: float) -> dict:
+        """A copy of ``params`` with the ``scales`` parameters multiplied by ``scale`` (rounded
+        to whole pixels)."""
+        scaled = dict(params)
+        if scale != 1.0:
+            for param in self.params:
+                if param.scales and isinstance(scaled.get(param.name), int):
+                    scaled[param.name] = round(scaled[param.name] * scale)
+        return scaled
 
-    def prepare(
-        self, provider: str, params: dict, data: bytes, filename: str = "", *, verified=False
-    ) -> Prepared:
-        """Fit ``data`` to ``provider``'s limits and scale the parameters to match.
-
-        ``verified=True``: the bytes were fully checked before (only the header is read).
-
-        Raises:
-            ValidationError: when the image cannot be fitted (nothing is sent).
-        """
-        info = inspect_image(data, verify=not verified)
-        self.check_image(provider, params, info)
-        upload, width, height, _scale = fit_image(data, info, provider, filename=filename)
-        return Prepared(upload, dict(params), width, height)
-
-    def call(self, client, provider: str, prepared: Prepared) -> VendorResult:
-        """Make the (synchronous) vendor call for ``prepared``; each spec implements it.
-
-        Raises:
-            VendorError: whatever the vendor client raises.
-        """
-        raise NotImplementedError  # abstract: every spec in OPERATIONS overrides it
+    def __repr__(self) -> str:
+        return f"<Operation {self.name}>"
 
 
-class UncropSpec(OperationSpec):
-    """``uncrop``: extend (positive) or crop (negative) each side by ``left/right/top/bottom``
-    pixels. Clipdrop Uncrop (``POST /uncrop/v1``) or PiktID Magic Expand (asynchronous)."""
+def _offset(name: str, label) -> Param:
+    return Param(
+        name,
+        INT,
+        label,
+        help_text=_("Pixels; positive extends, negative crops."),
+        default=0,
+        scales=True,
+    )
 
-    name = "uncrop"
-    label = _("Uncrop")
+
+class Uncrop(Operation):
+    """``uncrop``: extend (positive) or crop (negative) each side by ``left``, ``right``,
+    ``top``, ``bottom`` pixels; at least one of them is not 0."""
+
+    name = OperationName.UNCROP.value
+    label = OperationName.UNCROP.label
     SIDES = ("left", "right", "top", "bottom")
+    params = (
+        _offset("left", _("Left")),
+        _offset("right", _("Right")),
+        _offset("top", _("Top")),
+        _offset("bottom", _("Bottom")),
+    )
+    scaled_note = "offsets scaled to match"
 
-    def _clean(self, provider, params, errors):
-        cleaned = {}
-        bound = CLIPDROP_MAX_OFFSET if provider == "clipdrop" else None
-        for side in self.SIDES:
-            cleaned[side] = _int_param(
-                params,
-                side,
-                errors,
-                default=0,
-                lo=-bound if bound else None,
-                hi=bound,
-            )
-        if not errors and not any(cleaned[s] for s in self.SIDES):
-            errors.setdefault("left", []).append(
-                _("Give at least one of left, right, top or bottom (pixels).")
-            )
-        seed = params.get("seed")
-        if seed not in (None, ""):
-            if provider != "clipdrop":
-                errors.setdefault("seed", []).append(_("Only Clipdrop takes a seed."))
-            else:
-                cleaned["seed"] = _int_param(params, "seed", errors, lo=0, hi=SEED_MAX)
-        return cleaned
+    def validate(self, params):
+        """At least one offset."""
+        if not any(params.get(side) for side in self.SIDES):
+            return {"left": [_("Give at least one of left, right, top or bottom (pixels).")]}
+        return {}
 
-    def is_deterministic(self, provider, params):
-        """Only a seeded Clipdrop uncrop gives the same bytes again."""
-        return provider == "clipdrop" and params.get("seed") is not None
+    def result_size(self, params: dict, info: ImageInfo, scale: float = 1.0) -> tuple[int, int]:
+        """``(width, height)`` in pixels of the result for ``info`` resized by ``scale`` (the
+        offsets scaled the same way)."""
+        offsets = {side: round(params[side] * scale) for side in self.SIDES}
+        width = int(info.width * scale) + offsets["left"] + offsets["right"]
+        height = int(info.height * scale) + offsets["top"] + offsets["bottom"]
+        return width, height
 
-    def _fit_scale(self, provider: str, info: ImageInfo) -> tuple[float, float | None]:
-        """The scale needed for the provider's size limits (1.0 = none) and the smallest
-        acceptable one."""
-        if provider == "clipdrop":
-            scale = 1.0
-            if info.pixels > CLIPDROP_UNCROP_MAX_PIXELS:
-                scale = math.sqrt(CLIPDROP_UNCROP_MAX_PIXELS / info.pixels) * 0.999
-            return scale, None
-        # piktid
-        small, large = min(info.width, info.height), max(info.width, info.height)
-        if large > PIKTID_MAX_SIDE:
-            scale = PIKTID_MAX_SIDE / large
-        elif small < PIKTID_MIN_SIDE:
-            scale = PIKTID_MIN_SIDE / small
-        else:
-            return 1.0, None
-        return scale, None
-
-    def check_image(self, provider, params, info):
-        """Refuse what Clipdrop (10 MP / 30 MB when ``UNCROP_OVERSIZE="refuse"``) or PiktID
-        (sides of 64..4096 pixels, in and out) would reject, and offsets cropping everything.
+    def check_image(self, params, info, scale=1.0):
+        """Refuse offsets that crop the whole image away.
 
         Raises:
-            ValidationError: keyed by ``"image"``, ``"left"`` or ``"top"``.
+            ValidationError: keyed by ``"left"`` and/or ``"top"``.
         """
-        scale, _min = self._fit_scale(provider, info)
-        errors: dict[str, list] = {}
-        if provider == "clipdrop":
-            oversize = scale < 1.0 or info.size > CLIPDROP_UNCROP_MAX_BYTES
-            if oversize and get_setting("UNCROP_OVERSIZE") == "refuse":
-                raise ValidationError(
-                    {
-                        "image": _(
-                            "Clipdrop Uncrop takes at most 10 megapixels and 30 MB; this image "
-                            "is %(width)sx%(height)s pixels, %(size)s bytes."
-                        )
-                        % {"width": info.width, "height": info.height, "size": info.size}
-                    }
-                )
-        else:
-            small, large = min(info.width, info.height), max(info.width, info.height)
-            if scale != 1.0 and get_setting("PIKTID_OUT_OF_RANGE") == "refuse":
-                raise ValidationError(
-                    {
-                        "image": _(
-                            "PiktID takes images from 64x64 to 4096x4096 pixels; this one is "
-                            "%(width)sx%(height)s."
-                        )
-                        % {"width": info.width, "height": info.height}
-                    }
-                )
-            if large * PIKTID_MIN_SIDE / small > PIKTID_MAX_SIDE:
-                raise ValidationError(
-                    {
-                        "image": _(
-                            "A %(width)sx%(height)s image cannot be fitted to PiktID's 64..4096 "
-                            "pixel sides."
-                        )
-                        % {"width": info.width, "height": info.height}
-                    }
-                )
-        width, height = info.width * scale, info.height * scale
-        left, right = round(params["left"] * scale), round(params["right"] * scale)
-        top, bottom = round(params["top"] * scale), round(params["bottom"] * scale)
-        new_width, new_height = int(width) + left + right, int(height) + top + bottom
-        if new_width < 1:
+        width, height = self.result_size(params, info, scale)
+        errors = {}
+        if width < 1:
             errors["left"] = [
                 _("left + right crop away the whole %(width)s-pixel width.") % {"width": info.width}
             ]
-        if new_height < 1:
+        if height < 1:
             errors["top"] = [
                 _("top + bottom crop away the whole %(height)s-pixel height.")
                 % {"height": info.height}
             ]
-        out_of_range = not (
-            PIKTID_MIN_SIDE <= new_width <= PIKTID_MAX_SIDE
-            and PIKTID_MIN_SIDE <= new_height <= PIKTID_MAX_SIDE
-        )
-        if provider == "piktid" and not errors and out_of_range:
-            errors["left"] = [
-                _(
-                    "The result would be %(w)sx%(h)s pixels; PiktID makes sides of "
-                    "%(min)s..%(max)s pixels."
-                )
-                % {"w": new_width, "h": new_height, "min": PIKTID_MIN_SIDE, "max": PIKTID_MAX_SIDE}
-            ]
         if errors:
             raise ValidationError(errors)
 
-    def prepare(self, provider, params, data, filename="", *, verified=False):
-        """Downscale to Clipdrop's 10 MP / 30 MB or fit PiktID's 64..4096 pixel sides, scaling
-        the offsets by the same factor (notes say so)."""
-        info = inspect_image(data, verify=not verified)
-        self.check_image(provider, params, info)
-        scale, min_scale = self._fit_scale(provider, info)
-        max_bytes = CLIPDROP_UNCROP_MAX_BYTES if provider == "clipdrop" else None
-        upload, width, height, scale = fit_image(
-            data,
-            info,
-            provider,
-            scale=scale,
-            min_scale=min_scale,
-            filename=filename,
-            max_bytes=max_bytes,
-        )
-        vendor_params = dict(params)
-        notes = []
-        if scale != 1.0:
-            for side in self.SIDES:
-                vendor_params[side] = round(params[side] * scale)
-            notes.append(
-                f"resized from {info.width}x{info.height} to {width}x{height} "
-                f"(x{scale:.3f}) to fit {provider}'s limits; offsets scaled to match"
-            )
-        if info.frames > 1:
-            notes.append(f"animated image ({info.frames} frames): the first frame was sent")
-        return Prepared(upload, vendor_params, width, height, scale, notes)
 
-    def call(self, client, provider, prepared):
-        """Clipdrop ``POST /uncrop/v1`` (``ClipdropClient.uncrop``): the JPEG result. PiktID's
-        asynchronous upload/generate/poll flow is driven by ``jobs``, not by this call."""
-        p = prepared.params
-        return client.uncrop(
-            prepared.upload,
-            left=p["left"],
-            right=p["right"],
-            top=p["top"],
-            bottom=p["bottom"],
-            seed=p.get("seed"),
-        )
+class Reimagine(Operation):
+    """``reimagine``: a similar-but-different variation of the picture. No parameters."""
+
+    name = OperationName.REIMAGINE.value
+    label = OperationName.REIMAGINE.label
 
 
-class ReimagineSpec(OperationSpec):
-    """``reimagine``: a similar-but-different variation. Clipdrop Reimagine
-    (``POST /reimagine/v1/reimagine``); images are downscaled to fit 1024x1024 first."""
+class RemoveBackground(Operation):
+    """``remove_background``: the subject on a transparent background. Its providers add their
+    own parameters (e.g. a review by a person in the vendor's editor)."""
 
-    name = "reimagine"
-    label = _("Reimagine")
-
-    def prepare(self, provider, params, data, filename="", *, verified=False):
-        """Downscale to fit 1024x1024 pixels (Clipdrop Reimagine's limit)."""
-        info = inspect_image(data, verify=not verified)
-        scale = min(1.0, CLIPDROP_REIMAGINE_MAX_SIDE / max(info.width, info.height))
-        upload, width, height, scale = fit_image(
-            data, info, provider, scale=scale, filename=filename
-        )
-        notes = []
-        if scale != 1.0:
-            notes.append(f"resized from {info.width}x{info.height} to {width}x{height}")
-        if info.frames > 1:
-            notes.append(f"animated image ({info.frames} frames): the first frame was sent")
-        return Prepared(upload, {}, width, height, scale, notes)
-
-    def call(self, client, provider, prepared):
-        """Clipdrop ``POST /reimagine/v1/reimagine``: the JPEG variation, same size."""
-        return client.reimagine(prepared.upload)
+    name = OperationName.REMOVE_BACKGROUND.value
+    label = OperationName.REMOVE_BACKGROUND.label
 
 
-class RemoveBackgroundSpec(OperationSpec):
-    """``remove_background`` on ClippingMagic: ``mode="auto"`` (Auto-Clip: upload with
-    ``format=result``) or ``"review"`` (upload, then a person reviews in ClippingMagic.js).
-    ``test`` (free, watermarked) defaults to ``IMAGEOPS["TEST_MODE"]``. Images are pre-shrunk to
-    at most 4,194,404 pixels."""
-
-    name = "remove_background"
-    label = _("Remove background")
-    MODES = ("auto", "review")
-
-    def _clean(self, provider, params, errors):
-        mode = params.get("mode") or "auto"
-        if mode not in self.MODES:
-            errors["mode"] = [_("Choose auto or review.")]
-        test = params.get("test")
-        test = bool(get_setting("TEST_MODE")) if test in (None, "") else _bool_param(test)
-        return {"mode": mode, "test": test}
-
-    def is_deterministic(self, provider, params):
-        """Auto-Clip results may be reused; a person's review may not."""
-        return params.get("mode") == "auto"
-
-    def prepare(self, provider, params, data, filename="", *, verified=False):
-        """Pre-shrink to at most 4,194,404 pixels, as ClippingMagic asks."""
-        info = inspect_image(data, verify=not verified)
-        scale = 1.0
-        if info.pixels > CLIPPINGMAGIC_TARGET_PIXELS:
-            scale = math.sqrt(CLIPPINGMAGIC_TARGET_PIXELS / info.pixels) * 0.999
-        upload, width, height, scale = fit_image(
-            data, info, provider, scale=scale, filename=filename
-        )
-        notes = []
-        if scale != 1.0:
-            notes.append(
-                f"pre-shrunk from {info.width}x{info.height} to {width}x{height} "
-                f"(ClippingMagic works on at most {CLIPPINGMAGIC_TARGET_PIXELS} pixels)"
-            )
-        if info.frames > 1:
-            notes.append(f"animated image ({info.frames} frames): the first frame was sent")
-        return Prepared(upload, dict(params), width, height, scale, notes)
-
-    def call(self, client, provider, prepared):
-        """ClippingMagic ``POST /api/v1/images``: ``format=result`` (Auto-Clip bytes, id and
-        secret in headers) for auto, the Image JSON object for review."""
-        review = prepared.params.get("mode") == "review"
-        return client.upload(
-            prepared.upload,
-            test=bool(prepared.params.get("test")),
-            format="json" if review else "result",
-        )
+def _box(name: str, label, help_text, **options) -> Param:
+    return Param(name, INT, label, help_text, required=True, scales=True, **options)
 
 
-class CropSpec(OperationSpec):
-    """``crop``: the exact sub-region ``x, y, width, height`` (pixels, of the image as displayed).
-    PixLab Crop (``POST /crop``, multipart upload)."""
+class Crop(Operation):
+    """``crop``: the exact sub-region ``x``, ``y``, ``width``, ``height`` (pixels of the image
+    as displayed), which must lie inside the image."""
 
-    name = "crop"
-    label = _("Crop")
+    name = OperationName.CROP.value
+    label = OperationName.CROP.label
+    params = (
+        _box("x", _("X"), _("Pixels from the left edge."), min=0, initial=0),
+        _box("y", _("Y"), _("Pixels from the top edge."), min=0, initial=0),
+        _box("width", _("Width"), _("Pixels."), min=1),
+        _box("height", _("Height"), _("Pixels."), min=1),
+    )
+    scaled_note = "box scaled to match"
 
-    def _clean(self, provider, params, errors):
-        return {
-            "x": _int_param(params, "x", errors, lo=0),
-            "y": _int_param(params, "y", errors, lo=0),
-            "width": _int_param(params, "width", errors, lo=1),
-            "height": _int_param(params, "height", errors, lo=1),
-        }
-
-    def is_deterministic(self, provider, params):
-        """A crop is the same pixels every time."""
-        return True
-
-    def check_image(self, provider, params, info):
+    def check_image(self, params, info, scale=1.0):
         """Refuse a box that does not lie inside the image.
 
         Raises:
@@ -706,26 +329,22 @@ class CropSpec(OperationSpec):
         if errors:
             raise ValidationError(errors)
 
-    def call(self, client, provider, prepared):
-        """PixLab ``POST /crop`` (multipart, ``blob=true``): the region's bytes."""
-        p = prepared.params
-        return client.crop(prepared.upload, p["x"], p["y"], p["width"], p["height"])
 
-
-OPERATIONS: dict[str, OperationSpec] = {
-    spec.name: spec for spec in (UncropSpec(), ReimagineSpec(), RemoveBackgroundSpec(), CropSpec())
+#: Operation name -> its declaration, in ``OperationName`` order.
+OPERATIONS: dict[str, Operation] = {
+    op.name: op for op in (Uncrop(), Reimagine(), RemoveBackground(), Crop())
 }
 
 
-def get_operation(name: str) -> OperationSpec:
-    """The spec of operation ``name``.
+def get_operation(name: str) -> Operation:
+    """The declaration of operation ``name``.
 
     Raises:
         ValidationError: ``{"operation": [...]}`` for an unknown name.
     """
     try:
         return OPERATIONS[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValidationError(
             {
                 "operation": _("Unknown operation %(name)s (choose from %(choices)s).")
@@ -734,61 +353,22 @@ def get_operation(name: str) -> OperationSpec:
         ) from None
 
 
-# -- clients -------------------------------------------------------------------------------
+def param_union(declarations: Iterable[Iterable[Param]]) -> dict[str, Param]:
+    """Parameters by name over several declarations, first declaration of a name first (how
+    the API's create serializer and the admin forms collect the parameters of several
+    providers).
 
-_sessions = threading.local()
-
-
-def _session(provider: str):
-    import requests
-
-    cache = getattr(_sessions, "by_provider", None)
-    if cache is None:
-        cache = _sessions.by_provider = {}
-    if provider not in cache:
-        cache[provider] = requests.Session()
-    return cache[provider]
-
-
-def credential(provider: str) -> str:
-    """The account identifier rate limits are kept per (API key, API Id or e-mail)."""
-    conf = vendor_settings(provider)
-    return str(conf.get("API_KEY") or conf.get("API_ID") or conf.get("EMAIL") or "")
-
-
-def build_client(provider: str, *, tokens: dict | None = None, on_tokens=None):
-    """A vendor client for ``provider`` configured from ``IMAGEOPS["VENDORS"][provider]``.
-
-    ``tokens``/``on_tokens`` are PiktID's stored token pair and the callback that persists a new
-    pair (a new PiktID client is built each time, from the stored tokens). Other clients are
-    kept per thread.
+    Raises:
+        ValueError: one name declared with two types.
     """
-    conf = vendor_settings(provider)
-    if provider != "piktid":
-        # One client per thread and configuration: connections are reused, and ClippingMagic's
-        # client counts consecutive 429s per thread for its linear back-off, as the vendor asks.
-        key = (provider, repr(sorted(conf.items())), repr(get_setting("TIMEOUT")))
-        clients = getattr(_sessions, "clients", None)
-        if clients is None:
-            clients = _sessions.clients = {}
-        if key not in clients:
-            clients[key] = _new_client(provider, conf)
-        return clients[key]
-    return _new_client(provider, conf, tokens=tokens, on_tokens=on_tokens)
-
-
-def _new_client(provider: str, conf: dict, *, tokens=None, on_tokens=None):
-    cls = get_client_class(provider)
-    common = {"base_url": conf["BASE_URL"], "session": _session(provider)}
-    timeout = get_setting("TIMEOUT")
-    if timeout:
-        common["timeout"] = tuple(timeout) if isinstance(timeout, list) else timeout
-    if provider == "clipdrop":
-        return cls(conf["API_KEY"], **common)
-    if provider == "clippingmagic":
-        return cls(conf["API_ID"], conf["API_KEY"], **common)
-    if provider == "piktid":
-        return cls(conf["EMAIL"], conf["PASSWORD"], tokens=tokens, on_tokens=on_tokens, **common)
-    if provider == "pixlab":
-        return cls(conf["API_KEY"], **common)
-    raise KeyError(provider)
+    union: dict[str, Param] = {}
+    for params in declarations:
+        for param in params:
+            known = union.get(param.name)
+            if known is None:
+                union[param.name] = param
+            elif known.type != param.type:
+                raise ValueError(
+                    f"parameter {param.name!r} is declared as {known.type} and as {param.type}"
+                )
+    return union

@@ -1,6 +1,7 @@
 """Client-side vendor rate limits, shared by every worker process on every machine.
 
-``jobs.run_job`` calls :func:`reserve` before each vendor call and :func:`release` after it.
+``jobs`` calls :func:`reserve` before each vendor call and :func:`release` after it
+(``jobs.context``: ``ctx.call`` of a provider).
 ``reserve`` never sleeps: it answers ``0.0`` (go now) or the seconds to wait, and the caller
 re-enqueues the job with ``run_after`` that far in the future.
 
@@ -48,7 +49,8 @@ from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
 from django.db import router, transaction
 
-from .conf import get_setting, vendor_settings
+from .conf import get_setting
+from .providers import vendor_settings
 
 #: Seconds a worker is told to wait when every concurrency slot is taken (plus up to 50 % jitter).
 CONCURRENCY_RETRY_SECONDS = 1.0
@@ -180,8 +182,8 @@ def reserve(provider: str, credential: str, *, resource: str | None = None) -> f
     """Reserve one vendor request for ``provider`` under ``credential`` (an API key or account).
 
     Args:
-        provider: ``"clipdrop"``, ``"clippingmagic"``, ``"piktid"`` or ``"pixlab"``; a provider
-            without limit settings always gets ``0.0``.
+        provider: the vendor (``Provider.vendor``, its key in ``IMAGEOPS["VENDORS"]``, e.g.
+            ``"clipdrop"``); a vendor without limit settings always gets ``0.0``.
         credential: the API key / account the call is made with; limits are per credential.
         resource: optional vendor id the call is about (a PiktID image id): with the vendor's
             ``POLL_INTERVAL`` set, calls about one resource are spaced that many seconds apart.

@@ -1,12 +1,14 @@
-"""Signal receivers: ``DerivedImageField(auto=True)`` queueing and filling derived fields.
+"""Signal receivers: ``DerivedImageField(auto=True)`` queueing derived images.
 
-- ``remember_source_names`` (``post_init``) and ``queue_derived_images`` (``post_save``) are
-  connected by ``DerivedImageField.contribute_to_class`` for models with an ``auto`` field: when a
-  saved object's source file name changed, a callback runs after the transaction commits, hashes
-  the source bytes (SHA-256) and queues a job through ``jobs.create_jobs`` unless a job for the
-  same field and content hash already exists.
+``connect_derived_fields`` (called by ``AppConfig.ready``, and on ``class_prepared`` for models
+made later) connects ``remember_source_names`` (``post_init``) and ``queue_derived_images``
+(``post_save``) for each concrete model with an ``auto`` field: when a saved object's source
+file name changed, a callback runs after the transaction commits, hashes the source bytes
+(SHA-256) and queues a job through ``jobs.create_jobs`` unless a job for the same field and
+content hash already exists.
 
 Filling the field is ``jobs``' part: a succeeded job with a ``target_field`` applies its result.
+This module imports ``fields`` and ``jobs``; neither imports it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,15 @@ import hashlib
 import logging
 from functools import partial
 
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
+from django.db.models.signals import class_prepared, post_init, post_save
+
+from . import jobs
+from .fields import DerivedImageField
+from .models import ImageJob
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +34,32 @@ _UNKNOWN = object()
 
 
 def _auto_fields(model):
-    from .fields import derived_fields
+    """The ``auto`` ``DerivedImageField``s declared on ``model`` itself (not inherited)."""
+    return [f for f in model._meta.local_fields if isinstance(f, DerivedImageField) and f.auto]
 
-    return [field for field in derived_fields(model) if field.auto]
+
+def connect(model) -> bool:
+    """Connect the receivers for ``model`` when it is concrete and has an ``auto`` field.
+    Returns whether it did (idempotent: one ``dispatch_uid`` per model)."""
+    opts = model._meta
+    if opts.abstract or opts.proxy or not _auto_fields(model):
+        return False
+    uid = f"imageops-derived-{opts.label_lower}"
+    post_init.connect(remember_source_names, sender=model, weak=False, dispatch_uid=uid)
+    post_save.connect(queue_derived_images, sender=model, weak=False, dispatch_uid=uid)
+    return True
+
+
+def connect_derived_fields() -> None:
+    """Connect the receivers for every installed model with an ``auto`` field, and for models
+    created later (``class_prepared``)."""
+    for model in apps.get_models():
+        connect(model)
+    class_prepared.connect(_on_class_prepared, dispatch_uid="imageops-derived-class-prepared")
+
+
+def _on_class_prepared(sender, **kwargs):
+    connect(sender)
 
 
 def _raw_name(value) -> str:
@@ -88,11 +120,6 @@ def queue_if_new_content(model, pk, field_name: str):
     Returns:
         The created ``ImageJob`` list, or ``[]`` when nothing was queued.
     """
-    from django.contrib.contenttypes.models import ContentType
-
-    from . import jobs
-    from .models import ImageJob
-
     instance = model._default_manager.filter(pk=pk).first()
     if instance is None:
         return []

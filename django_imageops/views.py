@@ -1,6 +1,6 @@
 """The embedded ClippingMagic editor: a page, its callback and a small JSON status endpoint.
 
-ClippingMagic's own split: uploads and downloads happen on our server (``jobs.py``), the
+ClippingMagic's own split: uploads and downloads happen on our server (``jobs``), the
 clipping happens in the person's browser in ClippingMagic.js, which only ever gets our API Id
 and the image's id and secret. The API key never reaches the page.
 
@@ -28,6 +28,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
@@ -38,9 +39,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from .conf import vendor_settings
+from . import jobs
 from .models import ImageJob
 from .permissions import can_edit_job
+from .providers import all_providers, get_provider, vendor_settings
+
+#: The URL name of the editor page (``Provider.editor_view`` of the providers it serves).
+EDITOR_VIEW = "django_imageops:clippingmagic-editor"
 
 #: Statuses in which the image is on ClippingMagic and may be (re-)edited.
 EDITABLE_STATUSES = (ImageJob.Status.WAITING_FOR_EDITOR, ImageJob.Status.SUCCEEDED)
@@ -49,19 +54,23 @@ EDITABLE_STATUSES = (ImageJob.Status.WAITING_FOR_EDITOR, ImageJob.Status.SUCCEED
 MAX_CALLBACK_BYTES = 16 * 1024
 
 
+def editor_jobs():
+    """The jobs this editor page opens: those of the providers whose ``editor_view`` it is."""
+    wanted = Q(pk__in=[])
+    for provider in all_providers():
+        if provider.supports_review and provider.editor_view == EDITOR_VIEW:
+            wanted |= Q(operation=provider.operation, provider=provider.name)
+    return ImageJob.objects.filter(wanted)
+
+
 def get_editable_job(request: HttpRequest, job_uuid) -> ImageJob:
-    """The ClippingMagic ``remove_background`` job ``job_uuid`` if ``request.user`` may edit it.
+    """The ClippingMagic job ``job_uuid`` if ``request.user`` may edit it.
 
     Raises:
         Http404: no such ClippingMagic job, or the user is neither its creator nor staff.
         PermissionDenied: a staff user without the change permission on the job's source.
     """
-    job = get_object_or_404(
-        ImageJob.objects.select_related("source_content_type"),
-        uuid=job_uuid,
-        operation=ImageJob.Operation.REMOVE_BACKGROUND,
-        provider=ImageJob.Provider.CLIPPINGMAGIC,
-    )
+    job = get_object_or_404(editor_jobs().select_related("source_content_type"), uuid=job_uuid)
     if not can_edit_job(request.user, job):
         if request.user.is_staff:
             raise PermissionDenied
@@ -188,7 +197,7 @@ def clippingmagic_editor(request: HttpRequest, job_uuid) -> HttpResponse:
     admin site's context.
     """
     job = get_editable_job(request, job_uuid)
-    settings = vendor_settings("clippingmagic")
+    settings = vendor_settings(get_provider(job.operation, job.provider).vendor)
     ready = editor_ready(job)
     config = {
         "apiId": _js_number(str(settings["API_ID"])),
@@ -239,10 +248,6 @@ def clippingmagic_callback(request: HttpRequest, job_uuid) -> JsonResponse:
     ``{"error": message}`` with 400 (malformed body, an image id that is not the job's own) or
     409 (the job is not waiting for the editor).
     """
-    # Imported here: jobs imports tasks, which fails on a misconfigured TASK_BACKEND; the URLconf
-    # (imported by the URL check) must stay importable so the E003 check can report it.
-    from . import jobs
-
     job = get_editable_job(request, job_uuid)
     if len(request.body) > MAX_CALLBACK_BYTES:
         return _bad_request(_("Request body too large."), status=413)

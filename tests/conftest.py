@@ -84,6 +84,28 @@ def _fresh_rate_limiter():
     ratelimit.reset()
 
 
+@pytest.fixture
+def run(django_capture_on_commit_callbacks):
+    """Call ``fn(*args, **kwargs)`` and execute every on-commit callback it registers (the jobs'
+    tasks are enqueued there), as a commit would."""
+
+    def call(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return call
+
+
+@pytest.fixture
+def fresh_servers(sandbox, s3, settings):
+    """The sandbox (reset) and S3, with the limiter cleared and Clipdrop's client limit lifted
+    (``tests.jobs.support.fresh_limits``): for tests that run jobs end to end."""
+    from tests.jobs.support import fresh_limits
+
+    fresh_limits(settings)
+    return sandbox
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     """moto's S3 server on ``settings.S3_ENDPOINT_URL`` with the test bucket created."""

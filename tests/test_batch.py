@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from django_imageops import jobs
 from django_imageops.models import ImageJob
-from tests.test_jobs_support import calls, make_image, photo
+from tests.jobs.support import calls, make_image, photo
 from tests.testapp.models import Photo
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,7 +7,13 @@ import copy
 import pytest
 from django.core import checks
 
-from django_imageops.checks import check_credentials, check_storage, check_tasks
+from django_imageops.checks import (
+    check_credentials,
+    check_providers,
+    check_storage,
+    check_tasks,
+)
+from tests.providers.echo import EchoReimagine
 
 
 def ids(messages):
@@ -18,7 +24,7 @@ def ids(messages):
 def test_the_test_settings_pass():
     # Django 6.1's JSONField check asks the database whether SQLite has JSON1 (a query):
     # without database access this passed only when another test's connection had cached it.
-    assert check_credentials() + check_storage() + check_tasks() == []
+    assert check_credentials() + check_providers() + check_storage() + check_tasks() == []
     all_ids = [m.id for m in checks.run_checks() if m.id.startswith("django_imageops")]
     assert all_ids == []
 
@@ -68,3 +74,40 @@ def test_misconfigured_task_backend(settings):
     [message] = check_tasks()
     assert message.id == "django_imageops.E003"
     assert "no.such" in message.msg or "No module" in message.msg
+
+
+def test_bad_provider_entries(settings):
+    settings.IMAGEOPS = {
+        **settings.IMAGEOPS,
+        "PROVIDERS": ["no.such.Provider", "django_imageops.vendors.clipdrop.ClipdropClient"],
+    }
+    messages = check_providers()
+    assert ids(messages) == ["django_imageops.E006", "django_imageops.E006"]
+    assert "'no.such.Provider' cannot be imported" in messages[0].msg
+    assert "ClipdropClient' is not a subclass" in messages[1].msg
+
+
+def test_a_provider_option_checked_by_its_provider(settings):
+    settings.IMAGEOPS = {**settings.IMAGEOPS, "PIKTID_OUT_OF_RANGE": "stretch"}
+    [message] = check_credentials()
+    assert message.id == "django_imageops.E005"
+    assert "'PIKTID_OUT_OF_RANGE'" in message.msg and "fit, refuse" in message.hint
+
+
+def test_credentials_of_a_sites_own_provider_are_checked(settings):
+    settings.IMAGEOPS = {
+        **settings.IMAGEOPS,
+        "PROVIDERS": ["tests.test_checks.KeyedEcho"],
+        "VENDORS": {**settings.IMAGEOPS["VENDORS"], "keyed": {"API_KEY": "", "SECRET": "s"}},
+    }
+    [message] = check_credentials()
+    assert message.id == "django_imageops.E001"
+    assert message.msg == "IMAGEOPS['VENDORS']['keyed'] lacks API_KEY."
+
+
+class KeyedEcho(EchoReimagine):
+    """Echo on a vendor that needs credentials (E001 comes from ``credentials``)."""
+
+    name = "keyed"
+    vendor = "keyed"
+    credentials = ("API_KEY", "SECRET")

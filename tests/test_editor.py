@@ -156,7 +156,7 @@ def test_clippingmagic_editor_links_back_to_the_admin_for_staff(sandbox, s3, cre
 
 def test_clippingmagic_editor_only_for_clippingmagic_jobs(creator_client, creator):
     job = ImageJob.objects.create(
-        operation=ImageJob.Operation.CROP, provider=ImageJob.Provider.PIXLAB, created_by=creator
+        operation=ImageJob.Operation.CROP, provider="pixlab", created_by=creator
     )
     assert creator_client.get(editor_url(job)).status_code == 404
 

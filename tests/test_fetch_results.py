@@ -93,7 +93,7 @@ def test_clippingmagic_review_second_edit_is_a_new_result_and_keeps_the_first(sa
 def test_clippingmagic_review_fetch_results_skips_other_jobs(sandbox, s3, user):
     auto_job = ImageJob.objects.create(
         operation=ImageJob.Operation.REMOVE_BACKGROUND,
-        provider=ImageJob.Provider.CLIPPINGMAGIC,
+        provider="clippingmagic",
         params={"mode": "auto", "test": True},
         status=ImageJob.Status.SUCCEEDED,
         vendor_image_id="424242",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
+from django.db import models
+from django.test.utils import isolate_apps
 from django.urls import reverse
 
 from django_imageops.conf import get_storage
@@ -38,8 +40,25 @@ def test_deconstruct_round_trip():
 def test_unknown_operation_or_provider_is_refused():
     with pytest.raises(ValueError):
         DerivedImageField(source="photo", operation="sharpen")
-    with pytest.raises(ValueError):
-        DerivedImageField(source="photo", operation="crop", provider="clipdrop")
+    # A provider is checked by the system checks (it may come from IMAGEOPS["PROVIDERS"],
+    # which is not read while models are defined): E007.
+    with isolate_apps("tests.testapp"):
+
+        class Sign(models.Model):
+            photo = models.ImageField()
+            wrong = DerivedImageField(source="photo", operation="crop", provider="clipdrop")
+            right = DerivedImageField(source="photo", operation="crop", provider="pixlab")
+
+            class Meta:
+                app_label = "testapp"
+
+            def __str__(self):
+                return "sign"
+
+    [error] = Sign._meta.get_field("wrong").check()
+    assert error.id == "django_imageops.E007"
+    assert "'clipdrop' cannot run 'crop'" in error.msg and "pixlab" in error.hint
+    assert Sign._meta.get_field("right").check() == []
 
 
 def jobs_for(product) -> list[ImageJob]:

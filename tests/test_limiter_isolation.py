@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import pytest
 
-from django_imageops import jobs, operations, ratelimit
-from tests.test_jobs_support import make_image, photo
+from django_imageops import jobs, providers, ratelimit
+from tests.jobs.support import make_image, photo
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_test_leaves_limiter_state_behind():
-    credential = operations.credential("clipdrop")
+    credential = providers.credential("clipdrop")
     # Clipdrop's default 60/minute: one request per ~1 s slot, taken here...
     assert ratelimit.reserve("clipdrop", credential) == 0.0
     # ...and a 429's Retry-After that every worker must wait out.
     ratelimit.backoff("clipdrop", credential, 120)
     assert ratelimit.reserve("clipdrop", credential) > 60
     # A ClippingMagic concurrency slot never released (a worker killed mid-call).
-    assert ratelimit.reserve("clippingmagic", operations.credential("clippingmagic")) == 0.0
+    assert ratelimit.reserve("clippingmagic", providers.credential("clippingmagic")) == 0.0
 
 
 def test_the_next_test_starts_with_a_fresh_limiter(sandbox, s3, django_capture_on_commit_callbacks):

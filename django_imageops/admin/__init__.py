@@ -13,10 +13,9 @@
 Rendering never asks storage whether a file exists: URLs come from ``storage.url()`` and sizes
 from the stored width/height.
 
-``django_imageops.jobs`` is imported inside the methods that use it, not at the top: it imports
-``tasks``, which fails on a misconfigured ``IMAGEOPS["TASK_BACKEND"]``, and this package is
-imported by the admin's autodiscovery during ``django.setup()``, so a top-level import would
-crash start-up before the ``django_imageops.E003`` check can say what is wrong.
+No vendor is named here: what the admin offers for a job follows its provider's capability
+flags (``supports_review``, ``supports_balance``, ``supports_vendor_copy_delete``), and the
+operation forms are generated from the parameter declarations (``django_imageops.forms``).
 
 Every name this package held as the single module ``admin.py`` is still importable from it.
 """
@@ -40,8 +39,10 @@ from .display import (  # noqa: F401
     batch_changelist_url,
     editor_url,
     format_duration,
+    job_provider,
     job_result_url,
     job_source_url,
+    labels_of,
     redact,
     source_admin_url,
     status_badge,

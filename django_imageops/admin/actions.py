@@ -3,9 +3,8 @@
 One action per operation (Remove background, Uncrop, Reimagine, Crop) over the model's
 ImageFields, each with an intermediate page like ``delete_selected``. Submitting queues one job
 per object through ``jobs.create_jobs`` (one call, one batch) and links to the batch in the job
-admin.
-
-``jobs`` is imported inside the method that uses it: see the ``django_imageops.admin`` docstring.
+admin. The forms are generated from the operations' parameter declarations
+(``django_imageops.forms``), so a site's own provider appears in them unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 
+from .. import jobs
 from ..fields import DerivedImageField, derived_fields
 from ..forms import form_for_operation
 from ..models import ImageJob
@@ -101,19 +101,19 @@ class ImageOpsAdminMixin:
         return actions
 
     def imageops_remove_background(self, request, queryset):
-        """Action: remove the background (ClippingMagic)."""
+        """Action: remove the background (e.g. ClippingMagic)."""
         return self.imageops_action_view(request, queryset, "remove_background")
 
     def imageops_uncrop(self, request, queryset):
-        """Action: uncrop (Clipdrop or PiktID)."""
+        """Action: uncrop (e.g. Clipdrop or PiktID)."""
         return self.imageops_action_view(request, queryset, "uncrop")
 
     def imageops_reimagine(self, request, queryset):
-        """Action: reimagine (Clipdrop)."""
+        """Action: reimagine (e.g. Clipdrop)."""
         return self.imageops_action_view(request, queryset, "reimagine")
 
     def imageops_crop(self, request, queryset):
-        """Action: crop (PixLab)."""
+        """Action: crop (e.g. PixLab)."""
         return self.imageops_action_view(request, queryset, "crop")
 
     def imageops_target_field(self, operation: str, field: str) -> str:
@@ -132,8 +132,6 @@ class ImageOpsAdminMixin:
         Returns ``None`` after queueing (the admin redirects back to the changelist) or the
         ``TemplateResponse`` of the page, re-shown with field errors for invalid input.
         """
-        from .. import jobs  # not at the top: see the package docstring
-
         if not self.has_imageops_permission(request):
             raise PermissionDenied
         opts = self.model._meta

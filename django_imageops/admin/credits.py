@@ -1,10 +1,9 @@
 """The vendor credits page of the job admin: ``CreditsViewMixin.credits_view``.
 
 Per vendor: the latest remaining balance and the credits consumed today and this month; a
-refresh of ClippingMagic's balance from its account endpoint. ``ImageJobAdmin`` serves it at
-``credits/`` (URL name ``django_imageops_imagejob_credits``).
-
-``jobs`` is imported inside the view: see the ``django_imageops.admin`` docstring.
+refresh of the balance from the vendor's account endpoint where its providers
+``supports_balance`` (ClippingMagic's). ``ImageJobAdmin`` serves it at ``credits/`` (URL name
+``django_imageops_imagejob_credits``).
 """
 
 from __future__ import annotations
@@ -18,8 +17,15 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from .. import jobs
 from ..models import ImageJob, VendorCredits
+from ..providers import all_providers
 from ..vendors.errors import VendorError
+
+
+def refreshable_vendors() -> set[str]:
+    """Vendors with an account endpoint (a provider that ``supports_balance``)."""
+    return {p.vendor for p in all_providers() if p.supports_balance}
 
 
 class CreditsViewMixin:
@@ -27,17 +33,15 @@ class CreditsViewMixin:
 
     def credits_view(self, request):
         """Per vendor: the latest remaining balance, credits consumed today and this month;
-        POST ``refresh=clippingmagic`` refreshes ClippingMagic's balance from its account
-        endpoint (``jobs.refresh_credits``)."""
-        from .. import jobs  # not at the top: see the package docstring
-
+        POST ``refresh=<vendor>`` refreshes the balance of a vendor with an account endpoint
+        (``jobs.refresh_credits``; e.g. ``refresh=clippingmagic``)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         if request.method == "POST":
             if not self.has_change_permission(request):
                 raise PermissionDenied
             vendor = request.POST.get("refresh")
-            if vendor == ImageJob.Provider.CLIPPINGMAGIC:
+            if vendor in refreshable_vendors():
                 try:
                     jobs.refresh_credits(vendor)
                 except (VendorError, ImproperlyConfigured) as error:  # shown, not a 500
@@ -65,6 +69,7 @@ class CreditsViewMixin:
                 jobs=Count("id"),
             )
         }
+        refreshable = refreshable_vendors()
         vendors = []
         for balance in VendorCredits.balances():
             value = balance["provider"]
@@ -78,7 +83,7 @@ class CreditsViewMixin:
                     "today": row.get("today") or 0,
                     "month": row.get("month") or 0,
                     "jobs": row.get("jobs") or 0,
-                    "refreshable": value == ImageJob.Provider.CLIPPINGMAGIC,
+                    "refreshable": value in refreshable,
                 }
             )
         context = {

@@ -11,9 +11,11 @@ from datetime import timedelta
 from django.core.exceptions import FieldDoesNotExist
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from django.utils.text import get_text_list
 from django.utils.translation import gettext
 
 from ..models import ImageJob
+from ..providers import Provider, all_providers, find_provider
 
 THUMB_SIZE = 80  # pixels, the longer side of a list thumbnail
 
@@ -123,13 +125,27 @@ def source_admin_url(job: ImageJob, site_name: str = "admin") -> str:
         return ""
 
 
+def job_provider(job: ImageJob) -> Provider | None:
+    """The registered provider of ``job``, or None (no longer registered)."""
+    return find_provider(job.operation, job.provider)
+
+
+def labels_of(flag: str) -> str:
+    """The labels of the providers whose capability ``flag`` is set, as text ("ClippingMagic",
+    "A or B"); for messages and action names that say which vendors an action is for."""
+    labels = dict.fromkeys(str(p.label) for p in all_providers() if getattr(p, flag, False))
+    return get_text_list(list(labels), gettext("or"))
+
+
 def editor_url(job: ImageJob) -> str:
-    """The ClippingMagic editor page of a review job, or "" when the editor URLs are not
-    installed or the job has no ClippingMagic image."""
-    if job.provider != ImageJob.Provider.CLIPPINGMAGIC or not job.vendor_image_id:
+    """The vendor's editor page of a job whose provider ``supports_review`` and that has an
+    image on the vendor's side (``Provider.editor_view``), or "" (also when the editor URLs are
+    not installed)."""
+    provider = job_provider(job)
+    if provider is None or not provider.supports_review or not job.vendor_image_id:
         return ""
     try:
-        return reverse("django_imageops:clippingmagic-editor", args=[job.uuid])
+        return reverse(provider.editor_view, args=[job.uuid])
     except NoReverseMatch:
         return ""
 

@@ -2,8 +2,8 @@
 vendor-side copy (``ImageJobActionsMixin``).
 
 Each action calls ``django_imageops.jobs`` for the eligible selected jobs and reports how many
-were done and skipped, with the reasons. ``jobs`` is imported inside the actions: see the
-``django_imageops.admin`` docstring.
+were done and skipped, with the reasons. Which jobs the editor and vendor-side actions apply to
+follows their provider's capability flags.
 """
 
 from __future__ import annotations
@@ -11,21 +11,40 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
+from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .. import jobs
 from ..models import ImageJob
 from ..vendors.errors import VendorError
-from .display import editor_url
+from .display import editor_url, job_provider, labels_of
+
+
+def _open_in_editor_label() -> str:
+    return gettext("Open in the %(vendors)s editor") % {"vendors": labels_of("supports_review")}
+
+
+def is_review_job(job: ImageJob) -> bool:
+    """A job a person finishes in the vendor's editor, with an image there."""
+    provider = job_provider(job)
+    return bool(provider and provider.is_review(job.params) and job.vendor_image_id)
+
+
+def has_vendor_copy(job: ImageJob) -> bool:
+    """A job with an image on the side of a vendor that can delete it."""
+    provider = job_provider(job)
+    return bool(provider and provider.supports_vendor_copy_delete and job.vendor_image_id)
 
 
 class ImageJobActionsMixin:
     """The job actions of ``ImageJobAdmin`` (named in its ``actions``)."""
 
-    def _run(self, request, queryset, func, eligible, done_message, skipped_message):
+    def _run(self, request, queryset, func, eligible, done_message, skipped_message, **names):
         """Call ``func(job)`` for the eligible jobs; report how many were done and skipped
+        (the messages are formatted with ``count`` and ``names``)
         (``ValidationError``/``ValueError`` from ``jobs``, and a ``VendorError`` from an action
-        that calls the vendor, e.g. ClippingMagic refusing to delete a test image or the rate
+        that calls the vendor, e.g. a vendor refusing to delete a test image or the rate
         limiter saying to wait, count as skipped, with the reason: a message, not a 500)."""
         done = skipped = 0
         reasons = set()
@@ -41,9 +60,9 @@ class ImageJobActionsMixin:
             else:
                 done += 1
         if done:
-            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+            self.message_user(request, done_message % {"count": done, **names}, messages.SUCCESS)
         if skipped:
-            text = skipped_message % {"count": skipped}
+            text = skipped_message % {"count": skipped, **names}
             if reasons:
                 text += " " + " ".join(sorted(reasons))
             self.message_user(request, text, messages.WARNING)
@@ -51,8 +70,6 @@ class ImageJobActionsMixin:
     @admin.action(description=_("Retry the selected jobs"), permissions=["change"])
     def retry_jobs(self, request, queryset):
         """Action: queue failed or canceled jobs again (``jobs.retry``); others are skipped."""
-        from .. import jobs  # not at the top: see the package docstring
-
         self._run(
             request,
             queryset,
@@ -65,8 +82,6 @@ class ImageJobActionsMixin:
     @admin.action(description=_("Cancel the selected jobs"), permissions=["change"])
     def cancel_jobs(self, request, queryset):
         """Action: cancel unfinished jobs (``jobs.cancel``); finished ones are skipped."""
-        from .. import jobs  # not at the top: see the package docstring
-
         self._run(
             request,
             queryset,
@@ -79,8 +94,6 @@ class ImageJobActionsMixin:
     @admin.action(description=_("Apply the results to their objects"), permissions=["change"])
     def apply_results(self, request, queryset):
         """Action: put each succeeded job's result into its target field (``jobs.apply_result``)."""
-        from .. import jobs  # not at the top: see the package docstring
-
         self._run(
             request,
             queryset,
@@ -97,8 +110,6 @@ class ImageJobActionsMixin:
     def replace_sources(self, request, queryset):
         """Action: put each result into its source field
         (``jobs.apply_result(replace_source=True)``); the original file stays on storage."""
-        from .. import jobs  # not at the top: see the package docstring
-
         self._run(
             request,
             queryset,
@@ -112,54 +123,47 @@ class ImageJobActionsMixin:
             gettext("%(count)d job(s) skipped: no result or no source object."),
         )
 
-    @admin.action(description=_("Open in the ClippingMagic editor"), permissions=["change"])
+    @admin.action(description=lazy(_open_in_editor_label, str)(), permissions=["change"])
     def open_in_editor(self, request, queryset):
-        """Redirect to the editor page of the first selected job that has a ClippingMagic
-        image (review jobs)."""
+        """Redirect to the editor page of the first selected job that has an image in a
+        vendor's editor (``display.editor_url``)."""
         for job in queryset:
             url = editor_url(job)
             if url:
                 return HttpResponseRedirect(url)
         self.message_user(
             request,
-            gettext("None of the selected jobs can be opened in the ClippingMagic editor."),
+            gettext("None of the selected jobs can be opened in the %(vendors)s editor.")
+            % {"vendors": labels_of("supports_review")},
             messages.WARNING,
         )
         return None
 
     @admin.action(description=_("Fetch editor results"), permissions=["change"])
     def fetch_editor_results(self, request, queryset):
-        """Action: download newer ClippingMagic editor results of review jobs
-        (``jobs.fetch_review_result``: a free ``format=json`` check of ``resultRevision``, then
-        a download only when it changed)."""
-        from .. import jobs  # not at the top: see the package docstring
-
+        """Action: download newer editor results of review jobs (``jobs.fetch_review_result``:
+        e.g. ClippingMagic's free ``format=json`` check of ``resultRevision``, then a download
+        only when it changed)."""
         self._run(
             request,
             queryset,
             jobs.fetch_review_result,
-            lambda job: (
-                job.provider == ImageJob.Provider.CLIPPINGMAGIC
-                and bool(job.vendor_image_id)
-                and job.params.get("mode") == "review"
-            ),
+            is_review_job,
             gettext("Fetched the editor results of %(count)d job(s)."),
-            gettext("%(count)d job(s) skipped: not ClippingMagic review jobs."),
+            gettext("%(count)d job(s) skipped: not %(vendors)s review jobs."),
+            vendors=labels_of("supports_review"),
         )
 
     @admin.action(description=_("Delete the vendor-side copy"), permissions=["change"])
     def delete_vendor_copies(self, request, queryset):
-        """Action: delete the ClippingMagic copy of each job's image (``jobs.delete_vendor_copy``);
-        the stored result stays."""
-        from .. import jobs  # not at the top: see the package docstring
-
+        """Action: delete the vendor's copy of each job's image (``jobs.delete_vendor_copy``,
+        for providers that ``supports_vendor_copy_delete``); the stored result stays."""
         self._run(
             request,
             queryset,
             jobs.delete_vendor_copy,
-            lambda job: (
-                job.provider == ImageJob.Provider.CLIPPINGMAGIC and bool(job.vendor_image_id)
-            ),
+            has_vendor_copy,
             gettext("Deleted %(count)d vendor-side copy(ies)."),
-            gettext("%(count)d job(s) skipped: no ClippingMagic image to delete."),
+            gettext("%(count)d job(s) skipped: no %(vendors)s image to delete."),
+            vendors=labels_of("supports_vendor_copy_delete"),
         )

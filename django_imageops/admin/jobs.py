@@ -348,9 +348,10 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
             "<pre class='imageops-json'>{}</pre>", json.dumps(redact(job.vendor_state), indent=2)
         )
 
-    @admin.display(description=_("ClippingMagic editor"))
+    @admin.display(description=_("editor"))
     def editor_link(self, job):
-        """Link to the ClippingMagic editor page of a job with a ClippingMagic image, or "-"."""
+        """Link to the vendor's editor page of a job whose provider supports review and that
+        has an image there (``display.editor_url``), or "-"."""
         url = editor_url(job)
         if not url:
             return "-"

@@ -18,10 +18,18 @@ from rest_framework import exceptions, serializers
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
-from .. import operations
-from ..conf import default_provider, get_setting
+from ..conf import get_setting
 from ..models import ImageJob, VendorCredits
+from ..operations import BOOL, CHOICE, OPERATIONS, Param, param_union
 from ..permissions import can_change, change_permission
+from ..providers import (
+    all_providers,
+    default_provider,
+    find_provider,
+    get_provider,
+    provider_choices,
+    vendor_choices,
+)
 from .fields import ImageJobResultField  # noqa: F401  (public: ``api.serializers.ImageJobResultField``)
 
 
@@ -52,11 +60,9 @@ def job_api_url(request, job: ImageJob, view_name: str = "imagejob-detail") -> s
 
 
 def is_review_job(job: ImageJob) -> bool:
-    """True for a background removal a person finishes in the ClippingMagic editor."""
-    return (
-        job.operation == ImageJob.Operation.REMOVE_BACKGROUND
-        and (job.params or {}).get("mode") == "review"
-    )
+    """True for a job a person finishes in the vendor's editor (``Provider.is_review``)."""
+    provider = find_provider(job.operation, job.provider)
+    return provider is not None and provider.is_review(job.params or {})
 
 
 class ImageJobResultSerializer(serializers.Serializer):
@@ -101,7 +107,7 @@ class ImageJobSerializer(serializers.ModelSerializer):
     result = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     editor_url = serializers.SerializerMethodField(
-        help_text=_("ClippingMagic editor page of a review job, else null.")
+        help_text=_("The vendor's editor page of a review job, else null.")
     )
 
     class Meta:
@@ -157,12 +163,13 @@ class ImageJobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_editor_url(self, job: ImageJob) -> str | None:
-        """Absolute URL of the ClippingMagic editor page for a review job, else None (also when the
-        editor URLs are not installed)."""
+        """Absolute URL of the editor page of a review job (``Provider.editor_view``), else None
+        (also when the editor URLs are not installed)."""
         if not is_review_job(job):
             return None
+        provider = find_provider(job.operation, job.provider)
         try:
-            path = reverse("django_imageops:clippingmagic-editor", kwargs={"job_uuid": job.uuid})
+            path = reverse(provider.editor_view, kwargs={"job_uuid": job.uuid})
         except NoReverseMatch:
             return None
         request = self.context.get("request")
@@ -184,21 +191,41 @@ class OptionalBooleanField(serializers.BooleanField):
     default_empty_html = empty
 
 
-#: Operation parameters the create request accepts at the top level (JSON or multipart).
-#: Their ranges and defaults are checked by ``operations.get_operation(op).clean_params``.
-PARAM_FIELDS = (
-    "left",
-    "right",
-    "top",
-    "bottom",
-    "seed",
-    "x",
-    "y",
-    "width",
-    "height",
-    "mode",
-    "test",
-)
+def param_field(param: Param, help_text: str) -> serializers.Field:
+    """The API field of a parameter: it parses the type; the provider checks the rest."""
+    options = {"required": False, "help_text": help_text}
+    if param.type == BOOL:
+        return OptionalBooleanField(**options)
+    if param.type == CHOICE:
+        return serializers.ChoiceField(choices=list(param.choices), **options)
+    optional = not param.required and param.get_default() is None
+    return serializers.IntegerField(allow_null=optional, **options)
+
+
+def param_fields() -> dict[str, serializers.Field]:
+    """The parameters of every registered provider as API fields, keyed by name. Each help
+    text says which operations take the parameter and, when not all of an operation's
+    providers do, which providers (e.g. "uncrop: Pixels; positive extends, negative crops.")."""
+    providers = all_providers()
+    fields = {}
+    for name, param in param_union(p.params() for p in providers).items():
+        takers = [p for p in providers if any(q.name == name for q in p.params())]
+        where = []
+        for operation in OPERATIONS:
+            runs = [p for p in providers if p.operation == operation]
+            takes = [p for p in takers if p.operation == operation]
+            if not takes:
+                continue
+            if len(takes) == len(runs):
+                where.append(operation)
+            else:
+                where.append(
+                    _("%(operation)s on %(providers)s")
+                    % {"operation": operation, "providers": ", ".join(p.name for p in takes)}
+                )
+        help_text = f"{', '.join(str(w) for w in where)}: {param.help_text or param.label}"
+        fields[name] = param_field(param, help_text)
+    return fields
 
 
 class ImageJobCreateSerializer(serializers.Serializer):
@@ -206,25 +233,21 @@ class ImageJobCreateSerializer(serializers.Serializer):
 
     Exactly one source: ``image`` (multipart file upload), or ``model`` + ``pk`` + ``field``
     naming an ImageField of an object the user may change. Parameters sit at the top level;
-    only those of the chosen operation may be sent:
+    only those the chosen provider takes may be sent (with the built-in providers):
 
     - ``uncrop``: ``left``, ``right``, ``top``, ``bottom`` (pixels; positive extends, negative
-      crops), ``seed`` (0..100000, optional)
+      crops), ``seed`` (0..100000, optional; Clipdrop)
     - ``crop``: ``x``, ``y``, ``width``, ``height`` (pixels)
     - ``remove_background``: ``mode`` (``auto`` or ``review``), ``test`` (free watermarked result)
     - ``reimagine``: none
 
-    Ranges and defaults of the parameters are those of ``operations``; errors name the field.
+    The parameter fields and the ``provider`` choices are generated from the registered
+    providers' declarations (``param_fields``), so a site's own provider and its parameters are
+    accepted with no change here. Ranges and defaults are checked by the provider's
+    ``clean_params``; errors name the field.
     """
 
     operation = serializers.ChoiceField(choices=ImageJob.Operation.choices)
-    provider = serializers.ChoiceField(
-        choices=ImageJob.Provider.choices,
-        required=False,
-        help_text=_(
-            "Vendor that runs the operation; the operation's default provider if left out."
-        ),
-    )
     image = UploadField(required=False, help_text=_("The image to process (multipart upload)."))
     model = serializers.CharField(
         required=False, help_text=_("Source object's model as app_label.model_name.")
@@ -234,32 +257,26 @@ class ImageJobCreateSerializer(serializers.Serializer):
         required=False, help_text=_("Name of the source object's ImageField.")
     )
 
-    left = serializers.IntegerField(required=False, help_text=_("uncrop: pixels."))
-    right = serializers.IntegerField(required=False, help_text=_("uncrop: pixels."))
-    top = serializers.IntegerField(required=False, help_text=_("uncrop: pixels."))
-    bottom = serializers.IntegerField(required=False, help_text=_("uncrop: pixels."))
-    seed = serializers.IntegerField(
-        required=False, allow_null=True, help_text=_("uncrop on Clipdrop: 0..100000.")
-    )
-    x = serializers.IntegerField(required=False, help_text=_("crop: left edge in pixels."))
-    y = serializers.IntegerField(required=False, help_text=_("crop: top edge in pixels."))
-    width = serializers.IntegerField(required=False, help_text=_("crop: pixels."))
-    height = serializers.IntegerField(required=False, help_text=_("crop: pixels."))
-    mode = serializers.ChoiceField(
-        choices=[("auto", _("Automatic")), ("review", _("Review in the editor"))],
-        required=False,
-        help_text=_("remove_background: auto, or review in the ClippingMagic editor."),
-    )
-    test = OptionalBooleanField(
-        required=False, help_text=_("remove_background: free, watermarked test result.")
-    )
+    def get_fields(self):
+        """The declared fields, ``provider`` (the registered providers) and the parameters of
+        every registered provider (``param_fields``)."""
+        fields = super().get_fields()
+        fields["provider"] = serializers.ChoiceField(
+            choices=provider_choices(),
+            required=False,
+            help_text=_(
+                "Vendor that runs the operation; the operation's default provider if left out."
+            ),
+        )
+        fields.update(param_fields())
+        return fields
 
     def validate(self, attrs: dict) -> dict:
         """Check the source, the provider and the parameters; nothing is created.
 
         The image itself (not an image, truncated, too big, a decompression bomb, or too small
         for a crop) is checked by ``jobs.create_jobs`` before it creates anything, with
-        ``operations.validate_image`` and the operation's ``check_image``.
+        ``images.validate_image`` and the provider's ``check_image``.
 
         Returns ``validated_data``: ``operation``, ``provider`` (the default one if none was
         sent), ``params`` (cleaned by the operation) and either ``upload`` (the uploaded file) or
@@ -303,30 +320,23 @@ class ImageJobCreateSerializer(serializers.Serializer):
                 }
             )
 
-        provider = attrs.get("provider") or default_provider(operation)
-        spec = operations.get_operation(operation)
+        try:
+            runner = get_provider(operation, attrs.get("provider") or default_provider(operation))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(drf_errors(exc)) from exc
+        provider = runner.name
 
         obj = field = None
         if upload is None:
             obj, field = self._resolve_source(attrs["model"], attrs["pk"], attrs["field"])
 
-        raw_params = {key: attrs[key] for key in PARAM_FIELDS if key in attrs}
+        # Every parameter the client sent goes to the provider, which refuses the ones it does
+        # not take ("Not a parameter of uncrop on piktid.") rather than ignore them.
+        raw_params = {key: attrs[key] for key in param_fields() if key in attrs}
         try:
-            params = spec.clean_params(provider, raw_params)
+            params = runner.clean_params(raw_params)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(drf_errors(exc)) from exc
-        # clean_params keeps the parameters the operation uses on this provider: anything else
-        # the client sent would be silently ignored, so say so instead.
-        unused = {
-            key: [
-                _("Not a parameter of %(operation)s on %(provider)s.")
-                % {"operation": operation, "provider": provider}
-            ]
-            for key in raw_params
-            if key not in params
-        }
-        if unused:
-            raise serializers.ValidationError(unused)
 
         return {
             "operation": operation,
@@ -397,15 +407,24 @@ class ImageJobSourceRequestSerializer(ImageJobCreateSerializer):
 class VendorCreditsSerializer(serializers.Serializer):
     """One vendor's latest known credit balance (``remaining`` is null until first seen)."""
 
-    provider = serializers.ChoiceField(choices=ImageJob.Provider.choices)
     name = serializers.CharField(help_text=_("The vendor's display name."))
     remaining = serializers.DecimalField(
         max_digits=14, decimal_places=3, allow_null=True, help_text=_("Credits.")
     )
     updated_at = serializers.DateTimeField(allow_null=True)
 
+    def get_fields(self):
+        """The declared fields and ``provider``: one of the registered vendors."""
+        return {
+            "provider": serializers.ChoiceField(
+                choices=vendor_choices(),
+                help_text=_("The vendor (its key in IMAGEOPS['VENDORS'])."),
+            ),
+            **super().get_fields(),
+        }
+
     @classmethod
     def rows(cls) -> list[dict]:
-        """One row per provider, in ``ImageJob.Provider`` order, from a single query
+        """One row per vendor, in registry order, from a single query
         (``VendorCredits.balances``)."""
         return VendorCredits.balances()

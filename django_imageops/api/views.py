@@ -2,10 +2,6 @@
 
 Jobs are created, canceled and retried only through ``django_imageops.jobs``; these views
 check who may do what, turn requests into those calls and jobs into JSON.
-
-``jobs`` is imported inside the views, not at the top: it imports ``tasks``, which fails on a
-misconfigured ``IMAGEOPS["TASK_BACKEND"]``, and the URL check imports this module, so a
-top-level import would hide the ``django_imageops.E003`` check behind a traceback.
 """
 
 from __future__ import annotations
@@ -26,7 +22,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
+from .. import jobs
 from ..models import ImageJob
+from ..providers import provider_choices
 from .permissions import IsActiveAuthenticated, IsJobOwnerOrStaff, visible_jobs
 from .serializers import (
     ImageJobCreateSerializer,
@@ -61,8 +59,13 @@ class ImageJobFilterSerializer(serializers.Serializer):
 
     status = serializers.ChoiceField(choices=ImageJob.Status.choices, required=False)
     operation = serializers.ChoiceField(choices=ImageJob.Operation.choices, required=False)
-    provider = serializers.ChoiceField(choices=ImageJob.Provider.choices, required=False)
     batch = serializers.UUIDField(required=False, help_text=_("Jobs queued together."))
+
+    def get_fields(self):
+        """The declared fields and ``provider``: one of the registered providers."""
+        fields = super().get_fields()
+        fields["provider"] = serializers.ChoiceField(choices=provider_choices(), required=False)
+        return fields
 
 
 class DetailSerializer(serializers.Serializer):
@@ -198,8 +201,6 @@ class ImageJobViewSet(
     )
     def create(self, request, *args, **kwargs):
         """Validate the request, create the job through ``jobs.create_jobs``, answer 202."""
-        from .. import jobs  # not at the top: see the module docstring
-
         serializer = ImageJobCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -237,8 +238,6 @@ class ImageJobViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, *args, **kwargs):
         """Cancel a job that has not finished (``jobs.cancel``); 409 once it has."""
-        from .. import jobs  # not at the top: see the module docstring
-
         job = self.get_object()
         self._transition(jobs.cancel, job, _("Only unfinished jobs can be canceled"))
         return self._job_response(self._fresh(job), status.HTTP_200_OK)
@@ -257,8 +256,6 @@ class ImageJobViewSet(
     @action(detail=True, methods=["post"])
     def retry(self, request, *args, **kwargs):
         """Queue a failed or canceled job again (``jobs.retry``); 409 otherwise."""
-        from .. import jobs  # not at the top: see the module docstring
-
         job = self.get_object()
         self._transition(jobs.retry, job, _("Only failed or canceled jobs can be retried"))
         return self._job_response(self._fresh(job), status.HTTP_202_ACCEPTED)

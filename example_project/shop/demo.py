@@ -24,8 +24,8 @@ from django.core.files import File
 from PIL import Image, ImageDraw, ImageFont
 
 from django_imageops import jobs
-from django_imageops.conf import default_provider
 from django_imageops.models import ImageJob
+from django_imageops.providers import default_provider
 from django_imageops.signals import job_failed, job_succeeded
 
 from .embedded import run_due_jobs

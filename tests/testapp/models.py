@@ -37,3 +37,14 @@ class Product(models.Model):
 
     def __str__(self):
         return self.name or f"Product {self.pk}"
+
+
+class Poster(models.Model):
+    """A model whose ``mirrored`` image is a reimagine of ``image``, queued automatically with
+    the operation's default provider (the tests of a site's own provider set it)."""
+
+    image = models.ImageField(upload_to="posters/")
+    mirrored = DerivedImageField(source="image", operation="reimagine", auto=True)
+
+    def __str__(self):
+        return f"Poster {self.pk}"

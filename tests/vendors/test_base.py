@@ -18,7 +18,6 @@ from django_imageops.vendors import (
     RateLimited,
     VendorError,
     VendorUnavailable,
-    get_client_class,
 )
 from django_imageops.vendors.base import (
     BaseClient,
@@ -30,13 +29,6 @@ from django_imageops.vendors.base import (
 from tests.conftest import make_image
 
 from .fakes import FakeServer
-
-
-def test_registry_names_every_client():
-    assert get_client_class("clipdrop").__name__ == "ClipdropClient"
-    assert get_client_class("clippingmagic").__name__ == "ClippingMagicClient"
-    assert get_client_class("piktid").__name__ == "PiktidClient"
-    assert get_client_class("pixlab").__name__ == "PixlabClient"
 
 
 def test_image_upload_coerce_sniffs_type_and_names_the_file():

@@ -31,9 +31,10 @@ from django.core.exceptions import FieldError, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Sum
 
-from django_imageops import jobs, operations
-from django_imageops.conf import OPERATION_PROVIDERS, default_provider
+from django_imageops import jobs
 from django_imageops.models import ImageJob
+from django_imageops.operations import OPERATIONS
+from django_imageops.providers import default_provider, find_provider, providers_for
 
 #: Statuses that make a rerun skip the object (the work is done or under way).
 SKIP_STATUSES = (
@@ -77,7 +78,7 @@ class Command(BaseCommand):
         ``--batch``, ``--redo``, ``--wait``, ``--poll``/``--timeout`` (seconds)."""
         parser.add_argument("model", help="app_label.ModelName of the objects.")
         parser.add_argument("field", help="The ImageField holding each object's source image.")
-        parser.add_argument("operation", choices=sorted(OPERATION_PROVIDERS))
+        parser.add_argument("operation", choices=sorted(OPERATIONS))
         parser.add_argument("--provider", help="Vendor to use (default: the operation's).")
         parser.add_argument(
             "--param",
@@ -122,13 +123,13 @@ class Command(BaseCommand):
         field = options["field"]
         operation = options["operation"]
         provider = options["provider"] or default_provider(operation)
-        if provider not in OPERATION_PROVIDERS[operation]:
-            raise CommandError(
-                f"{operation} runs on {', '.join(OPERATION_PROVIDERS[operation])}, not {provider}"
-            )
+        runner = find_provider(operation, provider)
+        if runner is None:
+            names = ", ".join(p.name for p in providers_for(operation))
+            raise CommandError(f"{operation} runs on {names}, not {provider}")
         params = parse_pairs(options["param"], "--param")
         try:
-            operations.get_operation(operation).clean_params(provider, params)
+            runner.clean_params(params)
         except ValidationError as exc:
             raise CommandError(f"invalid --param: {self._messages(exc)}") from exc
         if options["chunk_size"] < 1:

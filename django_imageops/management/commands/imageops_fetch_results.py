@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from django_imageops import jobs
 from django_imageops.models import ImageJob
+from django_imageops.providers import all_providers
 from django_imageops.vendors import VendorError
 
 
@@ -55,18 +56,25 @@ class Command(BaseCommand):
         )
 
     def get_queryset(self, job_uuids: list[str], succeeded_days: float):
-        """The jobs to check: ClippingMagic ``remove_background`` jobs with an image id."""
-        queryset = ImageJob.objects.filter(
-            provider=ImageJob.Provider.CLIPPINGMAGIC,
-            operation=ImageJob.Operation.REMOVE_BACKGROUND,
-        ).exclude(vendor_image_id="")
+        """The jobs to check: jobs with an image id of the providers that support review
+        (ClippingMagic's ``remove_background``); without ``--job``, only review jobs
+        (``Provider.review_params``) waiting for the editor or recently succeeded."""
+        reviewers = [p for p in all_providers() if p.supports_review]
+        ours = Q(pk__in=[])
+        review = Q(pk__in=[])
+        for provider in reviewers:
+            job_of = Q(operation=provider.operation, provider=provider.name)
+            ours |= job_of
+            params = {f"params__{key}": value for key, value in provider.review_params.items()}
+            review |= job_of & Q(**params)
+        queryset = ImageJob.objects.filter(ours).exclude(vendor_image_id="")
         if job_uuids:
             return queryset.filter(uuid__in=job_uuids).order_by("pk")
         wanted = Q(status=ImageJob.Status.WAITING_FOR_EDITOR)
         if succeeded_days > 0:
             since = timezone.now() - timedelta(days=succeeded_days)
             wanted |= Q(status=ImageJob.Status.SUCCEEDED, updated_at__gte=since)
-        return queryset.filter(wanted, params__mode="review").order_by("pk")
+        return queryset.filter(wanted, review).order_by("pk")
 
     def handle(self, *args, job_uuids, succeeded_days, verbosity, **options):
         """Check each job with ``jobs.fetch_review_result`` and report new revisions.

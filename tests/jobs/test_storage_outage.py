@@ -16,8 +16,8 @@ from django.test import override_settings
 from moto.server import ThreadedMotoServer
 
 from django_imageops import jobs
+from tests.jobs.support import calls, fresh_limits, make_image, photo, run_due_job
 from tests.services import free_port
-from tests.test_jobs_support import calls, fresh_limits, make_image, photo, run_due_job
 
 pytestmark = pytest.mark.django_db
 

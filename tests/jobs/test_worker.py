@@ -8,8 +8,8 @@ from django.core.files.base import ContentFile
 
 from django_imageops import jobs
 from django_imageops.models import ImageJob
+from tests.jobs.support import calls, make_image
 from tests.services import start_process, stop_processes, wait_until, worker_env
-from tests.test_jobs_support import calls, make_image
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

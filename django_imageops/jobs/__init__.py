@@ -1,0 +1,47 @@
+"""The one place a job's status changes: create, run, retry, cancel, store, review.
+
+Every interface (admin actions, the REST API, the editor view, ``DerivedImageField``, the
+management commands) calls these functions; they never call a vendor themselves. The package,
+by concept:
+
+- ``states``: the transition table (its diagram in the module docstring) and ``transition``,
+  the one function that writes a status;
+- ``create``: ``create_jobs`` (validate everything, bulk-create, enqueue on commit);
+- ``runner``: ``run_job``, the template that runs any provider (``providers.base.Provider``)
+  and handles its outcome; ``context``: what the provider's steps get (``RunContext``,
+  ``NowContext``);
+- ``results``: storing results, the spool, reuse, ``apply_result``;
+- ``credits``: credits per job and each vendor's balance;
+- ``queue``: enqueueing the tasks ``django_imageops.tasks`` registers (``jobs`` never imports
+  ``tasks``);
+- ``actions``: ``cancel``, ``retry``, ``run_due``, ``requeue_stale``;
+- ``review``: the vendor's editor (``fetch_review_result``, ``request_review_result``,
+  ``record_editor_error``); ``vendor_calls``: ``refresh_credits``, ``delete_vendor_copy``.
+
+Signals ``signals.job_succeeded`` / ``job_failed`` are sent after the commit that finished a
+job; every attempt, vendor call, error, retry and stored result is an ``ImageJobEvent``.
+"""
+
+from ..models import ImageJob
+from .actions import cancel, requeue_stale, retry, run_due
+from .create import create_jobs
+from .results import apply_result
+from .review import fetch_review_result, record_editor_error, request_review_result
+from .runner import run_job
+from .vendor_calls import delete_vendor_copy, refresh_credits
+
+__all__ = [
+    "ImageJob",
+    "apply_result",
+    "cancel",
+    "create_jobs",
+    "delete_vendor_copy",
+    "fetch_review_result",
+    "record_editor_error",
+    "refresh_credits",
+    "request_review_result",
+    "requeue_stale",
+    "retry",
+    "run_due",
+    "run_job",
+]

@@ -1,0 +1,280 @@
+"""The contexts a provider's steps get (``providers.base.JobContext``), implemented on a job.
+
+- ``RunContext``: during ``run_job`` (``start``/``poll``). ``call`` reserves a rate-limit slot,
+  counts the attempt, calls the vendor, records the call and its credits; when the limiter says
+  to wait or the vendor fails, the job is deferred, retried, polled again later or failed here,
+  and ``_Stop`` ends the provider's step (the runner catches it).
+- ``NowContext``: for calls a person is waiting for (the editor's review result, the account
+  balance, deleting the vendor-side copy): a limiter wait raises ``RateLimited``, vendor errors
+  propagate to the caller, and nothing is recorded but what the provider notes or charges.
+
+Both keep the vendor's API tokens in ``VendorToken`` (per vendor and account).
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .. import ratelimit
+from ..models import ImageJob, VendorToken
+from ..providers import JobContext, Provider, vendor_settings
+from ..vendors import (
+    AuthenticationError,
+    InsufficientCredits,
+    InvalidImage,
+    NotFound,
+    RateLimited,
+    VendorError,
+)
+from .credits import record_credits
+from .history import Kind, record_event
+from .states import count_attempt, defer, fail, retry_later, schedule_poll, update
+
+Kind = Kind
+
+
+class _Stop(BaseException):
+    """The job was rescheduled, deferred or failed by ``RunContext.call``: the provider's step
+    ends here. A ``BaseException`` so that a provider's ``except Exception`` lets it through."""
+
+
+def plain_message(exc: VendorError, label: Any) -> str:
+    """The vendor's reason in plain words (stored in ``error_message``); ``label`` names the
+    vendor."""
+    vendor = label or _("The vendor")
+    status = f" (HTTP {exc.status_code})" if exc.status_code else ""
+    reason = exc.message or ""
+    if isinstance(exc, AuthenticationError):
+        text = _(
+            "%(vendor)s refused our credentials%(status)s: %(reason)s. Check the API key in "
+            "IMAGEOPS['VENDORS']."
+        )
+    elif isinstance(exc, InsufficientCredits):
+        text = _(
+            "The %(vendor)s account has no credits left%(status)s: %(reason)s. Buy credits, "
+            "then retry the job."
+        )
+    elif isinstance(exc, InvalidImage):
+        text = _("%(vendor)s could not process this image%(status)s: %(reason)s.")
+    elif isinstance(exc, NotFound):
+        text = _("%(vendor)s no longer has this image%(status)s: %(reason)s.")
+    elif isinstance(exc, RateLimited):
+        text = _("%(vendor)s is rate limiting our requests%(status)s: %(reason)s.")
+    elif exc.retryable:
+        text = _("%(vendor)s is unavailable%(status)s: %(reason)s.")
+    else:
+        text = _("%(vendor)s refused the request%(status)s: %(reason)s.")
+    return str(text % {"vendor": vendor, "status": status, "reason": reason.rstrip(". ")})
+
+
+def _num(value) -> str | None:
+    return None if value is None else str(value)
+
+
+class _Context(JobContext):
+    """What both contexts share: the job's data, the vendor's settings, client and tokens."""
+
+    #: The history kind of ``note``.
+    note_kind: str = Kind.ATTEMPT
+
+    def __init__(self, provider: Provider, job: ImageJob | None = None):
+        self.provider = provider
+        self.job = job
+        self.settings = vendor_settings(provider.vendor)
+        self.credential = provider.account(self.settings)
+        self._client = None
+
+    # The job's data (read only for the provider).
+
+    @property
+    def params(self):
+        return self._job.params
+
+    @property
+    def vendor_image_id(self) -> str:
+        return self._job.vendor_image_id
+
+    @property
+    def vendor_secret(self) -> str:
+        return self._job.vendor_secret
+
+    @property
+    def vendor_result_revision(self) -> int:
+        return self._job.vendor_result_revision
+
+    @property
+    def vendor_state(self):
+        return dict(self._job.vendor_state)
+
+    @property
+    def _job(self) -> ImageJob:
+        if self.job is None:
+            raise RuntimeError("this vendor call is made for no job")
+        return self.job
+
+    # The vendor.
+
+    def client(self):
+        if self._client is None:
+            self._client = self.provider.build_client(self)
+        return self._client
+
+    def load_tokens(self):
+        token = VendorToken.objects.filter(
+            vendor=self.provider.vendor, account=self.credential
+        ).first()
+        if token is None:
+            return None
+        return {"access_token": token.access_token, "refresh_token": token.refresh_token}
+
+    def store_tokens(self, pair):
+        VendorToken.objects.update_or_create(
+            vendor=self.provider.vendor,
+            account=self.credential,
+            defaults={
+                "access_token": pair.get("access_token", ""),
+                "refresh_token": pair.get("refresh_token", ""),
+            },
+        )
+
+    def _reserve(self, resource: str | None) -> float:
+        vendor = self.provider.vendor
+        if resource is None:
+            return ratelimit.reserve(vendor, self.credential)
+        return ratelimit.reserve(vendor, self.credential, resource=resource)
+
+    def _back_off_if_told(self, exc: VendorError) -> None:
+        """After a 429 with ``Retry-After``, make every worker wait it out, not only this job."""
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            ratelimit.backoff(self.provider.vendor, self.credential, exc.retry_after)
+
+    # Writes on the job.
+
+    def note(self, message, **data):
+        record_event(self._job, self.note_kind, message, defer=True, **data)
+
+    def save_vendor_refs(self, *, image_id=None, secret=None, state=None):
+        job = self._job
+        fields: dict[str, Any] = {}
+        if image_id is not None:
+            fields["vendor_image_id"] = image_id
+        if secret is not None:
+            fields["vendor_secret"] = secret
+        if state:
+            fields["vendor_state"] = {**job.vendor_state, **state}
+        if fields:
+            update(job, **fields)
+
+    def claim_flag(self, key):
+        job = self._job
+        if job.vendor_state.get(key):
+            return False
+        state = {**job.vendor_state, key: True}
+        marked = (
+            ImageJob.objects.filter(pk=job.pk)
+            .exclude(vendor_state__has_key=key)
+            .update(vendor_state=state, updated_at=timezone.now())
+        )
+        job.vendor_state = state
+        return bool(marked)
+
+    def charge(self, credits_spent):
+        if credits_spent:
+            record_credits(self._job, self.provider.vendor, consumed=Decimal(credits_spent))
+
+    def refresh(self):
+        self._job.refresh_from_db()
+
+
+class RunContext(_Context):
+    """The context of ``run_job``: the provider's ``start`` (``polling`` False) or ``poll``."""
+
+    def __init__(self, provider: Provider, job: ImageJob, *, polling: bool = False):
+        super().__init__(provider, job)
+        self.polling = polling
+
+    def call(self, fn, *, resource=None):
+        job, provider = self._job, self.provider
+        wait = self._reserve(resource)
+        if wait and wait > 0:
+            if self.polling:
+                schedule_poll(job, max(wait, 0.5))
+            else:
+                defer(job, wait, f"{provider.label} rate limit: waiting {wait:.1f} s")
+            raise _Stop
+        if not self.polling:
+            count_attempt(job)
+        started = time.monotonic()
+        try:
+            result = fn(self.client())
+        except VendorError as exc:
+            record_event(
+                job,
+                Kind.ERROR,
+                str(exc),
+                error_code=exc.error_code,
+                status=exc.status_code,
+                vendor_code=str(exc.code or ""),
+                retry_after=exc.retry_after,
+                seconds=round(time.monotonic() - started, 3),
+            )
+            self._back_off_if_told(exc)
+            message = plain_message(exc, provider.label)
+            if not exc.retryable:
+                fail(job, exc.error_code, message)
+            elif self.polling:
+                schedule_poll(job, provider.poll_interval(self))
+            else:
+                retry_later(job, exc.error_code, message, error=exc)
+            raise _Stop from exc
+        finally:
+            ratelimit.release(provider.vendor, self.credential)
+        record_credits(
+            job,
+            provider.vendor,
+            consumed=result.credits_consumed,
+            remaining=result.credits_remaining,
+        )
+        record_event(
+            job,
+            Kind.VENDOR_CALL,
+            f"{provider.label} answered HTTP {result.status_code}",
+            defer=True,
+            seconds=round(time.monotonic() - started, 3),
+            credits_consumed=_num(result.credits_consumed),
+            credits_remaining=_num(result.credits_remaining),
+            vendor_ids=dict(result.vendor_ids),
+            bytes=len(result.content),
+        )
+        return result
+
+
+class NowContext(_Context):
+    """The context of a vendor call a person waits for (``job`` None: an account call)."""
+
+    note_kind = Kind.EDITOR
+
+    def call(self, fn, *, resource=None):
+        provider = self.provider
+        wait = self._reserve(resource)
+        if wait and wait > 0:
+            raise RateLimited(
+                f"our own rate limit for {provider.label}: try again in {wait:.0f} s",
+                vendor=provider.vendor,
+                retry_after=wait,
+            )
+        try:
+            return fn(self.client())
+        except VendorError as exc:
+            self._back_off_if_told(exc)
+            raise
+        finally:
+            ratelimit.release(provider.vendor, self.credential)
+
+    def note(self, message, **data):
+        record_event(self._job, self.note_kind, message, **data)

@@ -1,0 +1,304 @@
+"""Results: storing them (and spooling them when storage fails), reusing identical ones, and
+putting them on the source object.
+
+- ``finish_with_result``: store the bytes on the ``imageops`` storage at
+  ``imageops/results/<operation>/<uuid>[-r<revision>].<ext>`` with their size recorded (read
+  from the bytes in hand: no ``exists()`` call, no download), then ``succeed``. When storing
+  fails, the bytes wait in ``SPOOL_DIR`` and the next attempt stores them without calling the
+  vendor again (``store_from_spool``).
+- ``reuse``: a deterministic job (``Provider.is_deterministic``) whose source bytes, operation,
+  provider and params match a succeeded job takes its result (``reused_from``, 0 credits).
+- ``apply_result``: the result into the job's ``target_field`` (no copy) or, on request, into
+  the source field (the original file stays on its storage).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from PIL import Image
+
+from .. import signals
+from ..conf import get_setting, get_storage
+from ..models import ImageJob
+from ..providers import Provider
+from ..vendors.base import sniff_image_type
+from .history import Kind, record_event
+from .states import RUNNING, count_attempt, fail, retry_later, send_on_commit, transition, update
+
+logger = logging.getLogger(__name__)
+
+Kind = Kind
+
+
+def read_file(field_file) -> bytes:
+    """All bytes of a ``FieldFile`` (opened and closed here)."""
+    field_file.open("rb")
+    try:
+        return field_file.read()
+    finally:
+        field_file.close()
+
+
+def result_name(job: ImageJob, ext: str, revision: int | None = None) -> str:
+    """``imageops/results/<operation>/<uuid>.<ext>``; ``-r<revision>`` before the extension
+    from revision 2 on."""
+    suffix = "" if (revision or 1) <= 1 else f"-r{revision}"
+    return f"imageops/results/{job.operation}/{job.uuid}{suffix}.{ext}"
+
+
+def describe(content: bytes, content_type: str = "") -> dict[str, Any]:
+    """Width/height (pixels), bytes and content type of result bytes, as ``ImageJob`` fields,
+    plus ``ext`` (Pillow reads the header only)."""
+    sniffed_type, ext = sniff_image_type(content)
+    info: dict[str, Any] = {
+        "result_bytes": len(content),
+        "result_content_type": sniffed_type
+        if sniffed_type != "application/octet-stream"
+        else (content_type or sniffed_type),
+        "ext": ext,
+    }
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            info["result_width"], info["result_height"] = image.size
+    except (OSError, ValueError):
+        info["result_width"] = info["result_height"] = None
+    return info
+
+
+def spool_dir() -> Path:
+    """``IMAGEOPS["SPOOL_DIR"]``, else ``MEDIA_ROOT/imageops-spool``, else a temp dir (made)."""
+    configured = get_setting("SPOOL_DIR")
+    if configured:
+        path = Path(configured)
+    elif getattr(settings, "MEDIA_ROOT", ""):
+        path = Path(settings.MEDIA_ROOT) / "imageops-spool"
+    else:
+        path = Path(tempfile.gettempdir()) / "imageops-spool"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store(job: ImageJob, content: bytes, content_type: str, revision: int | None) -> dict | None:
+    """Save ``content`` to the imageops storage; on failure spool it and schedule a retry.
+
+    Returns:
+        The result fields (name, size...) or None when storing failed (the job was rescheduled
+        or failed, and the bytes are in the spool).
+    """
+    info = describe(content, content_type)
+    ext = info.pop("ext")
+    if ext == "bin":
+        ext = "jpg" if "jpeg" in content_type else "png"
+    name = result_name(job, ext, revision)
+    try:
+        # The name is unique (the job's UUID): ``_save`` skips ``get_available_name``, whose
+        # ``exists()`` would cost an S3 HEAD request per result.
+        stored = get_storage()._save(name, ContentFile(content, name=name))
+    except Exception as exc:
+        spool = spool_dir() / f"{job.uuid}-r{revision or 1}.{ext}"
+        spool.write_bytes(content)
+        update(
+            job,
+            spool_path=str(spool),
+            vendor_state={
+                **job.vendor_state,
+                "spool_revision": revision,
+                "spool_type": content_type,
+            },
+        )
+        record_event(
+            job,
+            Kind.STORE_FAILED,
+            f"storing the result failed ({exc.__class__.__name__}: {exc}); kept in the spool, "
+            "stored on the next attempt without calling the vendor again",
+            spool=str(spool),
+        )
+        retry_later(
+            job, "storage_unavailable", _("Storing the result failed: %s") % exc, name="spool"
+        )
+        return None
+    info["result"] = stored
+    return info
+
+
+def finish_with_result(
+    job: ImageJob, content: bytes, content_type: str, *, revision: int | None = None
+) -> bool:
+    """Store the result bytes and mark ``job`` succeeded. False when storing failed (spooled)
+    or the job was canceled meanwhile."""
+    info = store(job, content, content_type, revision)
+    if info is None:
+        return False
+    return mark_stored(job, info, revision)
+
+
+def mark_stored(job: ImageJob, info: dict, revision: int | None) -> bool:
+    """``succeed`` with the stored result's fields (``revision``: the vendor's, kept in
+    ``vendor_result_revision``); a result stored while the job was canceled is only noted."""
+    previous = job.result.name if job.result else ""
+    fields = {
+        **info,
+        "finished_at": timezone.now(),
+        "error_code": "",
+        "error_message": "",
+        "spool_path": "",
+        "next_attempt_at": None,
+    }
+    if revision is not None:
+        fields["vendor_result_revision"] = max(revision, job.vendor_result_revision)
+    if not transition(job, "succeed", **fields):
+        record_event(
+            job,
+            Kind.RESULT_STORED,
+            "result stored, but the job was canceled meanwhile",
+            name=info["result"],
+        )
+        return False
+    kind = Kind.RESULT_REPLACED if previous and previous != info["result"] else Kind.RESULT_STORED
+    record_event(
+        job,
+        kind,
+        f"stored {info['result']} ({info.get('result_width')}x{info.get('result_height')}, "
+        f"{info['result_bytes']} bytes)",
+        name=info["result"],
+        previous=previous,
+        revision=revision or 1,
+    )
+    succeeded(job)
+    return True
+
+
+def store_from_spool(job: ImageJob) -> None:
+    """Store the result a previous attempt kept in the spool (no vendor call)."""
+    path = Path(job.spool_path)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        update(job, spool_path="")
+        fail(job, "spool_lost", _("The spooled result is gone: %s") % exc)
+        return
+    count_attempt(job)
+    revision = job.vendor_state.get("spool_revision")
+    content_type = str(job.vendor_state.get("spool_type", ""))
+    if finish_with_result(job, content, content_type, revision=revision):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def succeeded(job: ImageJob) -> None:
+    """What follows a success: ``job_succeeded`` after commit, and the result into the
+    job's ``target_field`` (a failure there is only recorded: the job succeeded)."""
+    send_on_commit(signals.job_succeeded, job)
+    if job.target_field and job.source_object_id:
+        try:
+            apply_result(job)
+        except Exception as exc:
+            logger.exception("applying the result of job %s failed", job.pk)
+            record_event(job, Kind.ERROR, f"applying the result failed: {exc}", error_code="apply")
+
+
+def reuse(job: ImageJob, provider: Provider) -> bool:
+    """Finish ``job`` with the result of an identical succeeded job (0 credits), if any.
+
+    Identical: the same source SHA-256, operation, provider and params, for a provider whose
+    result is deterministic for these params. Returns True when the job was finished (or
+    someone else finished or canceled it meanwhile).
+    """
+    if not job.source_hash or not provider.is_deterministic(job.params):
+        return False
+    # Only the columns needed to choose (params compare as Python values, whatever the JSON
+    # key order in the database); the chosen job is then read whole. The job itself is
+    # running, so ``status=SUCCEEDED`` leaves it out.
+    candidates = (
+        ImageJob.objects.filter(
+            source_hash=job.source_hash,
+            operation=job.operation,
+            provider=job.provider,
+            status=ImageJob.Status.SUCCEEDED,
+        )
+        .order_by("-finished_at")
+        .values_list("pk", "params", "result")[:20]
+    )
+    match = next((pk for pk, params, result in candidates if result and params == job.params), None)
+    if match is None:
+        return False
+    other = ImageJob.objects.get(pk=match)
+    fields = {
+        "result": other.result.name,
+        "result_width": other.result_width,
+        "result_height": other.result_height,
+        "result_bytes": other.result_bytes,
+        "result_content_type": other.result_content_type,
+        "reused_from_id": other.reused_from_id or other.pk,
+        "credits_consumed": Decimal(0),
+        "finished_at": timezone.now(),
+        "error_code": "",
+        "error_message": "",
+    }
+    # Only from running: this job is being run now (the table also allows the editor's paths).
+    if not transition(job, "succeed", where=Q(status=RUNNING), **fields):
+        return True
+    job.refresh_from_db()
+    record_event(
+        job,
+        Kind.RESULT_STORED,
+        f"reused the result of job {other.uuid} (same image, operation and parameters; 0 credits)",
+        name=other.result.name,
+        reused_from=str(other.uuid),
+    )
+    succeeded(job)
+    return True
+
+
+def apply_result(job: ImageJob, *, replace_source: bool = False) -> None:
+    """Put a succeeded job's result where it belongs on the source object.
+
+    - ``job.target_field`` (a DerivedImageField on the imageops storage) gets the stored result
+      name: no copy.
+    - ``replace_source=True`` also replaces the source ImageField's file with a copy of the
+      result saved on that field's storage; the original file stays on its storage, named in
+      ``job.source_name``.
+
+    Raises:
+        ValueError: the job has not succeeded, has no result, or its source is an upload or
+            gone.
+    """
+    job.refresh_from_db()
+    if job.status != ImageJob.Status.SUCCEEDED or not job.result:
+        raise ValueError("only a succeeded job with a result can be applied")
+    obj = job.source_object
+    if obj is None:
+        raise ValueError("the job's source is an upload or no longer exists")
+    update_fields = []
+    if job.target_field:
+        setattr(obj, job.target_field, job.result.name)
+        update_fields.append(job.target_field)
+    if replace_source:
+        content = read_file(job.result)
+        base = os.path.basename(job.result.name)
+        getattr(obj, job.source_field).save(base, ContentFile(content), save=False)
+        update_fields.append(job.source_field)
+    if update_fields:
+        obj.save(update_fields=update_fields)
+    update(job, applied_at=timezone.now())
+    record_event(
+        job,
+        Kind.APPLIED,
+        f"applied to {obj._meta.label} {obj.pk}: {', '.join(update_fields) or 'nothing'}",
+        fields=update_fields,
+        replaced_source=replace_source,
+        original=job.source_name,
+    )

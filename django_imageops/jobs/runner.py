@@ -1,0 +1,202 @@
+"""The job runner: one template for every provider, naming none.
+
+``run_job(job_id)`` (called by the ``run_job`` task, once per delivery):
+
+1. claims the job: one conditional ``UPDATE`` (pending and due, or running with a poll due),
+   so a task delivered twice never runs a job twice; a task delivered before the job is due is
+   enqueued again at the due time;
+2. stores a spooled result, if an earlier attempt kept one (no vendor call);
+3. polls an asynchronous provider whose job is waiting for the vendor (``Provider.poll``), or
+   else: reuses an identical result (``Provider.is_deterministic``), reads and hashes the
+   source, fits it to the vendor (``Provider.prepare``; unusable images fail the job with
+   ``invalid_input`` before any vendor call) and starts it (``Provider.start``);
+4. handles the outcome: ``Result`` (store it, succeed), ``PollLater`` (poll again later),
+   ``WaitForEditor`` (a person finishes it), ``Failure`` (fail).
+
+Vendor calls, errors, retries and credits happen in ``context.RunContext.call``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..models import ImageJob
+from ..providers import Failure, PollLater, Provider, Result, WaitForEditor, find_provider
+from .context import RunContext, _Stop
+from .history import Kind, flush_events, record_event
+from .queue import requeue_early_delivery, take_fresh
+from .results import finish_with_result, read_file, reuse, store_from_spool
+from .states import (
+    PENDING,
+    RUNNING,
+    count_attempt,
+    due_q,
+    fail,
+    has_pending_fields,
+    retry_later,
+    schedule_poll,
+    set_later,
+    transition,
+    update,
+)
+
+logger = logging.getLogger(__name__)
+
+Kind = Kind
+
+#: ``vendor_state`` key the runner sets while an asynchronous provider's job waits for the
+#: vendor (its next run polls instead of starting again).
+POLLING = "polling"
+
+
+def run_job(job_id: int) -> ImageJob | None:
+    """Run (or continue) job ``job_id`` if it is pending and due (or a scheduled poll is due).
+
+    The claim is one conditional ``UPDATE``: a job that is running, finished, or not yet due
+    is left alone, so a task delivered twice never runs the job twice. A task that arrives
+    before the job is due (whole-second schedulers such as RQ's) is enqueued again at the due
+    time rather than dropped (once per due time).
+
+    Returns:
+        The job after this run, or None when it was not claimed.
+    """
+    job = _claim(job_id)
+    if job is None:
+        if not requeue_early_delivery(job_id):
+            logger.debug("run_job(%s): not claimable (running, finished or gone)", job_id)
+        return None
+    try:
+        _run(job)
+    except Exception as exc:
+        logger.exception("run_job(%s) failed unexpectedly", job_id)
+        fail(job, "internal_error", _("Internal error: %(error)s") % {"error": exc})
+        job.refresh_from_db()
+    finally:
+        flush_events(job)
+        if has_pending_fields(job):
+            update(job)
+    return job
+
+
+def _claim(job_id: int) -> ImageJob | None:
+    now = timezone.now()
+    fresh = take_fresh(job_id)
+    if fresh is not None and fresh.status == PENDING and fresh.next_attempt_at is None:
+        # Run inline as its transaction commits (ImmediateBackend): the instance create_jobs
+        # made is the row, unless someone changed it since (then its updated_at differs), so
+        # the claim needs no OR-ed due condition and no COALESCE.
+        started_at = fresh.started_at or now
+        unchanged = Q(status=PENDING, next_attempt_at__isnull=True)
+        if transition(
+            job_id,
+            "claim",
+            where=unchanged & Q(updated_at=fresh.updated_at),
+            updated_at=now,
+            next_attempt_at=None,
+            started_at=started_at,
+        ):
+            fresh.status, fresh.next_attempt_at, fresh.updated_at = RUNNING, None, now
+            fresh.started_at = started_at
+            return fresh
+    claimed = transition(
+        job_id,
+        "claim",
+        where=due_q(now),
+        updated_at=now,
+        next_attempt_at=None,
+        started_at=Coalesce("started_at", Value(now)),
+    )
+    return ImageJob.objects.get(pk=job_id) if claimed else None
+
+
+def _run(job: ImageJob) -> None:
+    provider = find_provider(job.operation, job.provider)
+    if provider is None:
+        fail(
+            job,
+            "unknown_provider",
+            _("No provider %(provider)s runs %(operation)s (see IMAGEOPS['PROVIDERS']).")
+            % {"provider": job.provider, "operation": job.operation},
+        )
+        return
+    if job.spool_path:
+        store_from_spool(job)
+        return
+    polling = provider.is_async and bool(job.vendor_state.get(POLLING))
+    ctx = RunContext(provider, job, polling=polling)
+    try:
+        outcome = provider.poll(ctx) if polling else _start(job, provider, ctx)
+    except _Stop:
+        return
+    if outcome is not None:
+        _handle(job, provider, outcome)
+
+
+def _start(job: ImageJob, provider: Provider, ctx: RunContext):
+    """Reuse, read, check and fit the source, then ``provider.start``. Returns its outcome, or
+    None when the job was finished here (reused, or its source unusable). The source bytes and
+    the prepared upload are let go when this returns, before the result is stored."""
+    if not job.vendor_image_id and reuse(job, provider):
+        return None
+    source = job.source_storage_file
+    if source is None:
+        fail(job, "source_missing", _("The source image no longer exists."))
+        return None
+    try:
+        data = read_file(source)
+    except FileNotFoundError as exc:
+        fail(job, "source_missing", _("The source image no longer exists: %s") % exc)
+        return None
+    except Exception as exc:  # storage outage (OSError, botocore errors): try again later
+        count_attempt(job)
+        retry_later(job, "source_unreadable", _("The source image cannot be read: %s") % exc)
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    # An upload's bytes were validated by create_jobs (same digest: only the header is read
+    # again). Object sources are validated here, once, before any vendor call.
+    verified = bool(job.source_file) and digest == job.source_hash
+    if digest != job.source_hash:
+        set_later(job, source_hash=digest)
+        if not job.vendor_image_id and reuse(job, provider):
+            return None
+    try:
+        prepared = provider.prepare(job.params, data, source.name, verified=verified)
+    except ValidationError as exc:
+        fail(
+            job,
+            "invalid_input",
+            _("The source image cannot be sent: %(reason)s") % {"reason": " ".join(_flat(exc))},
+        )
+        return None
+    del data
+    for note in prepared.notes:
+        record_event(job, Kind.ATTEMPT, note, defer=True)
+    return provider.start(ctx, prepared)
+
+
+def _handle(job: ImageJob, provider: Provider, outcome) -> None:
+    if isinstance(outcome, Result):
+        finish_with_result(job, outcome.content, outcome.content_type, revision=outcome.revision)
+    elif isinstance(outcome, PollLater):
+        state = {**job.vendor_state, **outcome.state, POLLING: True}
+        schedule_poll(job, outcome.after_seconds, vendor_state=state)
+    elif isinstance(outcome, WaitForEditor):
+        if transition(job, "wait_for_editor", error_code=""):
+            record_event(job, Kind.EDITOR, outcome.message, image_id=job.vendor_image_id)
+    elif isinstance(outcome, Failure):
+        fail(job, outcome.code, outcome.message)
+    else:
+        raise TypeError(f"{provider!r} returned {outcome!r}, not a providers outcome")
+
+
+def _flat(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [f"{k}: {m}" for k, ms in exc.message_dict.items() for m in ms]
+    return list(exc.messages)

@@ -1,0 +1,535 @@
+"""The provider contract: one operation on one vendor (``uncrop`` on PiktID, ``crop`` on PixLab).
+
+A provider declares what it is (``name``, ``vendor``, ``label``, ``operation``, the vendor
+client it builds, the credentials it needs, its default settings, the image formats and limits
+of the vendor, capability flags) and implements the steps of a job:
+
+1. ``clean_params(params)``: the operation's parameters as this provider takes them
+   (``params()`` narrows or extends the operation's declarations); errors keyed by field.
+2. ``check_image(params, info)`` and ``prepare(params, data, ...)``: refuse what the vendor
+   would refuse, fit the image to its limits before paying (``Prepared``).
+3. ``start(ctx, prepared)`` and, for asynchronous vendors, ``poll(ctx)``: make the vendor
+   calls through ``ctx.call`` and return an **outcome**: ``Result`` (the bytes to store),
+   ``PollLater`` (ask again in N seconds), ``WaitForEditor`` (a person finishes the job in the
+   vendor's editor) or ``Failure`` (the vendor said no, in its own way).
+
+The job runner (``django_imageops.jobs``) does the rest and never names a vendor: it claims the
+job, reads and hashes the source, reuses identical results (``is_deterministic``), handles the
+outcome, stores results (and spools them when storage fails), records credits and history, and
+schedules retries. A provider never touches the database, never imports ``jobs`` and never
+writes a job's status: everything it needs comes through the context (``JobContext``), which
+``jobs`` implements.
+
+Capability flags (like django-tasks' ``supports_defer``) tell the interfaces what to offer:
+``supports_seed``, ``is_async``, ``supports_review``, ``supports_balance``,
+``supports_vendor_copy_delete``. Each has a docstring below; a flag set to ``True`` promises the
+methods it names.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import requests
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from ..conf import get_setting, get_settings
+from ..images import ImageInfo, fit_image, inspect_image
+from ..operations import OPERATIONS, Operation, Param, clean_declared
+from ..vendors.base import ImageUpload, VendorResult
+
+# -- what the steps return -------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """An image ready for one provider, and the parameters to send with it.
+
+    Attributes:
+        upload: the bytes to send (the original bytes when nothing had to change).
+        params: the vendor call's parameters (pixel parameters scaled when the image was
+            resized).
+        width, height: the size of ``upload`` in pixels.
+        scale: the resize factor applied (1.0 = unchanged).
+        notes: plain-words notes on what was changed (recorded in the job's history).
+    """
+
+    upload: ImageUpload
+    params: dict[str, Any]
+    width: int
+    height: int
+    scale: float = 1.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outcome: the vendor's result, to be stored as the job's result (the job succeeds).
+
+    Attributes:
+        content: the result file's bytes.
+        content_type: its MIME type as the vendor said (the stored type is sniffed from the
+            bytes when they are a known image format).
+        revision: the vendor's revision of this result when the vendor versions results (e.g. a
+            person saving again in the vendor's editor); stored in
+            ``ImageJob.vendor_result_revision`` and named in the result's file name from 2 on.
+            ``None``: the vendor has no revisions (the result is revision 1).
+    """
+
+    content: bytes
+    content_type: str = ""
+    revision: int | None = None
+
+
+@dataclass(frozen=True)
+class PollLater:
+    """Outcome: the vendor works asynchronously; ``poll(ctx)`` runs again in ``after_seconds``
+    (a scheduled run of the job, never a sleep; the job stays ``running``).
+
+    Attributes:
+        after_seconds: seconds until the next poll.
+        state: keys merged into the job's ``vendor_state`` (what the next poll needs).
+    """
+
+    after_seconds: float
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WaitForEditor:
+    """Outcome: the image is on the vendor's side and a person finishes the job in the vendor's
+    editor (the job waits, ``waiting_for_editor``); ``fetch_review_result`` downloads the result
+    later.
+
+    Attributes:
+        message: what the job's history says (plain words).
+    """
+
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Outcome: the vendor answered, but the job cannot succeed (e.g. an asynchronous job the
+    vendor reports as failed, or one that never finished). The job fails with this code and
+    message. Vendor *errors* (HTTP errors, timeouts) need no outcome: ``ctx.call`` handles them.
+
+    Attributes:
+        code: a short ``ImageJob.error_code`` (``"timeout"``, ``"vendor_failed"``...).
+        message: plain words for ``ImageJob.error_message`` (translatable).
+    """
+
+    code: str
+    message: Any
+
+
+#: What ``start`` and ``poll`` return.
+Outcome = Result | PollLater | WaitForEditor | Failure
+
+
+# -- what the steps get ----------------------------------------------------------------------
+
+
+class VendorContext(abc.ABC):
+    """What a provider step gets to reach its vendor (``jobs`` implements it).
+
+    Attributes:
+        provider: the provider the step belongs to.
+        settings: the vendor's settings, ``providers.vendor_settings(provider.vendor)``
+            (``default_settings`` merged under ``IMAGEOPS["VENDORS"][vendor]``).
+    """
+
+    provider: Provider
+    settings: Mapping[str, Any]
+
+    @abc.abstractmethod
+    def call(self, fn: Callable[[Any], VendorResult], *, resource: str | None = None):
+        """Run ``fn(client)`` as one vendor call and return its ``VendorResult``.
+
+        The call goes through the client-side rate limiter (``ratelimit.reserve`` per vendor
+        and credential; ``resource``: the vendor id the call is about, for per-resource
+        spacing such as PiktID's polls), and a vendor's ``Retry-After`` makes every worker
+        wait it out.
+
+        During a job's run (``start``, ``poll``): counts an attempt (``start`` only), records
+        the call in the job's history and the credits the result reports. When the call cannot
+        be made now or fails, the job is rescheduled (a retry when starting, another poll when
+        polling) or failed, and the step ends there: a private exception the runner catches
+        (it derives from ``BaseException``; let it through).
+
+        Outside a run (``fetch_review_result``, ``balance``, ``delete_vendor_copy``, made
+        while a person waits): a wait from the limiter raises ``vendors.RateLimited``, vendor
+        errors propagate, and nothing is recorded (report credits with ``charge``).
+        """
+
+    @abc.abstractmethod
+    def client(self):
+        """The vendor client ``call`` hands to ``fn`` (``provider.build_client(ctx)``, built
+        once per context), for a best-effort call whose failure does not matter (e.g. deleting
+        a vendor notification). Not rate limited."""
+
+    @abc.abstractmethod
+    def load_tokens(self) -> dict | None:
+        """The API tokens stored for this vendor account (``VendorToken``), or None."""
+
+    @abc.abstractmethod
+    def store_tokens(self, pair: dict) -> None:
+        """Persist a new token pair for this vendor account (replacing the old one at once)."""
+
+
+class JobContext(VendorContext):
+    """A ``VendorContext`` on one job: its data, read only, and the writes a provider may ask
+    for. ``jobs`` implements it; the provider never sees the ``ImageJob``.
+
+    Attributes:
+        params: the job's cleaned parameters (``ImageJob.params``).
+        vendor_image_id, vendor_secret: the vendor's references of the job's image ("" until
+            stored with ``save_vendor_refs``).
+        vendor_result_revision: the revision of the stored result (0: none).
+        vendor_state: the provider's own state between steps (a copy; ``save_vendor_refs`` or
+            ``PollLater.state`` change it).
+    """
+
+    params: Mapping[str, Any]
+    vendor_image_id: str
+    vendor_secret: str
+    vendor_result_revision: int
+    vendor_state: Mapping[str, Any]
+
+    @abc.abstractmethod
+    def note(self, message: str, **data: Any) -> None:
+        """Record a line in the job's history (with JSON-safe ``data``)."""
+
+    @abc.abstractmethod
+    def save_vendor_refs(
+        self,
+        *,
+        image_id: str | None = None,
+        secret: str | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store the vendor's references now (one UPDATE), so that a job stopped half-way
+        resumes from them: ``image_id``/``secret`` replace the job's, ``state`` keys are merged
+        into its ``vendor_state``."""
+
+    @abc.abstractmethod
+    def claim_flag(self, key: str) -> bool:
+        """Set ``vendor_state[key] = True`` with one conditional UPDATE. True only for the one
+        caller that set it (e.g. "this image's first download was paid for": two workers
+        fetching the same result at once record its credit once)."""
+
+    @abc.abstractmethod
+    def charge(self, credits: Decimal | int) -> None:
+        """Record ``credits`` spent by this job that no call result reported (e.g. a download
+        the vendor charges for without saying so); the vendor's last known balance follows."""
+
+    @abc.abstractmethod
+    def refresh(self) -> None:
+        """Read the job's vendor references again (another worker may have stored a newer
+        result meanwhile)."""
+
+
+# -- the provider ----------------------------------------------------------------------------
+
+_threads = threading.local()
+
+
+class Provider:
+    """One operation on one vendor. Subclass it, set the class attributes, implement ``start``
+    (and ``poll`` when ``is_async``), and register the class in ``IMAGEOPS["PROVIDERS"]``.
+
+    Instances hold no job state: the registry keeps one per (operation, name).
+    """
+
+    #: The value stored in ``ImageJob.provider`` (e.g. ``"clipdrop"``). One name may serve
+    #: several operations (Clipdrop runs uncrop and reimagine); (operation, name) is unique.
+    name: str = ""
+    #: The key of the vendor's settings in ``IMAGEOPS["VENDORS"]``, of its rate limits and of
+    #: its credit balance (``VendorCredits.vendor``). Defaults to ``name``.
+    vendor: str = ""
+    #: The vendor's display name (translatable), shown wherever a provider is chosen.
+    label: Any = ""
+    #: The operation it runs: a key of ``operations.OPERATIONS`` (``"uncrop"``, ...).
+    operation: str = ""
+    #: The vendor client class (``vendors/``). ``build_client`` passes it the ``credentials``
+    #: settings positionally, then ``base_url``, ``session`` and ``timeout``.
+    client_class: type | None = None
+    #: Names of the vendor settings that hold credentials (``("API_KEY",)``): check E001
+    #: reports a missing one, and they never leave the server.
+    credentials: tuple[str, ...] = ()
+    #: The credential setting rate limits are kept per (the account); default: the first of
+    #: ``credentials``.
+    account_setting: str = ""
+    #: The vendor's settings defaults, merged under ``IMAGEOPS["VENDORS"][vendor]`` (like a
+    #: django-storages backend's): ``BASE_URL`` is the real vendor URL, the credentials are
+    #: empty, limits such as ``REQUESTS_PER_MINUTE``/``CONCURRENCY`` are the vendor's.
+    default_settings: Mapping[str, Any] = {}
+    #: Top-level ``IMAGEOPS`` keys this provider reads, with their defaults (e.g.
+    #: ``{"TEST_MODE": False}``). Read with ``option(name)``.
+    option_defaults: Mapping[str, Any] = {}
+    #: Allowed values of the choice options among ``option_defaults``: check E005 reports
+    #: anything else.
+    option_choices: Mapping[str, tuple] = {}
+
+    #: Pillow format names the vendor accepts as they are; other images are re-encoded.
+    formats: frozenset[str] = frozenset({"JPEG", "PNG"})
+    #: Images over this many pixels are shrunk to fit (None: no limit).
+    max_pixels: int | None = None
+    #: Images whose longer side is over this many pixels are shrunk to fit (None: no limit).
+    max_side: int | None = None
+    #: Images whose shorter side is under this many pixels are enlarged to fit (None: no limit).
+    min_side: int | None = None
+    #: Uploads over this many bytes are shrunk until they fit (None: no limit).
+    max_bytes: int | None = None
+
+    #: The provider declares a ``seed`` parameter: the same seed and image give the same
+    #: bytes, so a seeded job's result may be reused (``is_deterministic``).
+    supports_seed: bool = False
+    #: ``start`` may return ``PollLater``: the vendor works asynchronously and ``poll(ctx)``
+    #: is implemented (each poll is a scheduled run of the job; ``poll_interval`` seconds
+    #: apart).
+    is_async: bool = False
+    #: A person may finish a job in the vendor's editor: jobs whose params match
+    #: ``review_params`` end ``start`` with ``WaitForEditor``; ``fetch_review_result(ctx)`` is
+    #: implemented, and ``editor_view`` names the page that embeds the editor. The admin offers
+    #: "open in the editor" and "fetch editor results" for these jobs.
+    supports_review: bool = False
+    #: The vendor has an account endpoint telling the remaining credits: ``balance(ctx)`` is
+    #: implemented (``jobs.refresh_credits``; the admin's "Refresh balance").
+    supports_balance: bool = False
+    #: The vendor keeps a copy of the image that can be deleted: ``delete_vendor_copy(ctx)`` is
+    #: implemented (``jobs.delete_vendor_copy``; the admin's "delete the vendor-side copy").
+    supports_vendor_copy_delete: bool = False
+
+    #: With ``supports_review``: the params that make a job a review job (e.g.
+    #: ``{"mode": "review"}``); also usable as a queryset filter on ``ImageJob.params``.
+    review_params: Mapping[str, Any] = {}
+    #: With ``supports_review``: the URL name of the editor page, reversed with the job's
+    #: UUID (e.g. ``"django_imageops:clippingmagic-editor"``).
+    editor_view: str = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.vendor:
+            cls.vendor = cls.name
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.operation} on {self.name}>"
+
+    # -- declarations ------------------------------------------------------------------------
+
+    @property
+    def operation_spec(self) -> Operation:
+        """The ``operations.Operation`` this provider runs."""
+        return OPERATIONS[self.operation]
+
+    def option(self, name: str) -> Any:
+        """A top-level ``IMAGEOPS`` setting this provider reads: the site's value, else its
+        entry in ``option_defaults``."""
+        return get_settings().get(name, self.option_defaults[name])
+
+    def params(self) -> tuple[Param, ...]:
+        """The parameters this provider takes: its operation's, narrowed or extended (override
+        it; ``operations.replace_params`` narrows)."""
+        return self.operation_spec.params
+
+    def account(self, settings: Mapping[str, Any]) -> str:
+        """The account rate limits and stored tokens are kept per: the ``account_setting``
+        (else the first credential) of the vendor's ``settings``."""
+        name = self.account_setting or (self.credentials[0] if self.credentials else "")
+        return str(settings.get(name) or "") if name else ""
+
+    # -- validating and fitting (no vendor call) ----------------------------------------------
+
+    def clean_params(self, params: dict | None) -> dict:
+        """Validate and normalise ``params`` (from a form, the API, a command or code).
+
+        Returns:
+            The cleaned parameters (JSON-serialisable): every declared one with a value.
+
+        Raises:
+            ValidationError: keyed by parameter name (``{"left": [...]}``), including a key
+                this provider does not take ("Not a parameter of uncrop on piktid.").
+        """
+        params = dict(params or {})
+        declared = self.params()
+        cleaned, errors = clean_declared(declared, params)
+        names = {param.name for param in declared}
+        for key in params:
+            if key not in names:
+                errors[key] = [
+                    _("Not a parameter of %(operation)s on %(provider)s.")
+                    % {"operation": self.operation, "provider": self.name}
+                ]
+        if not errors:
+            errors = self.operation_spec.validate(cleaned)
+        if errors:
+            raise ValidationError(errors)
+        return cleaned
+
+    def fit_scale(self, info: ImageInfo) -> float:
+        """The resize factor that fits ``info`` to ``max_pixels``/``max_side`` (shrinking) or
+        ``min_side`` (enlarging); 1.0 when it fits already."""
+        small, large = min(info.width, info.height), max(info.width, info.height)
+        shrink = 1.0
+        if self.max_pixels and info.pixels > self.max_pixels:
+            shrink = math.sqrt(self.max_pixels / info.pixels) * 0.999
+        if self.max_side and large > self.max_side:
+            shrink = min(shrink, self.max_side / large)
+        if shrink < 1.0:
+            return shrink
+        if self.min_side and small < self.min_side:
+            return self.min_side / small
+        return 1.0
+
+    def check_image(self, params: dict, info: ImageInfo) -> None:
+        """Refuse what the vendor would refuse for this image (before anything is paid for):
+        an image that no resize fits into ``min_side``..``max_side``, then the operation's own
+        rules at the fitted scale (e.g. offsets cropping everything away).
+
+        Raises:
+            ValidationError: keyed by ``"image"`` or the parameter at fault.
+        """
+        if self.min_side and self.max_side:
+            small, large = min(info.width, info.height), max(info.width, info.height)
+            if large * self.min_side / small > self.max_side:
+                raise ValidationError(
+                    {
+                        "image": _(
+                            "A %(width)sx%(height)s image cannot be fitted to %(provider)s's "
+                            "%(min)s..%(max)s pixel sides."
+                        )
+                        % {
+                            "width": info.width,
+                            "height": info.height,
+                            "provider": self.label,
+                            "min": self.min_side,
+                            "max": self.max_side,
+                        }
+                    }
+                )
+        self.operation_spec.check_image(params, info, self.fit_scale(info))
+
+    def prepare(
+        self, params: dict, data: bytes, filename: str = "", *, verified: bool = False
+    ) -> Prepared:
+        """Check ``data`` (``check_image``) and fit it to the vendor's formats and limits,
+        scaling the pixel parameters by the same factor; notes say what changed.
+
+        ``verified=True``: the bytes were fully checked before (only the header is read).
+
+        Raises:
+            ValidationError: the image is unusable or cannot be fitted (nothing is sent).
+        """
+        info = inspect_image(data, verify=not verified)
+        self.check_image(params, info)
+        upload, width, height, scale = fit_image(
+            data,
+            info,
+            self.formats,
+            scale=self.fit_scale(info),
+            filename=filename,
+            max_bytes=self.max_bytes,
+            label=str(self.label),
+        )
+        operation = self.operation_spec
+        notes = []
+        if scale != 1.0:
+            scaled = any(p.scales and p.name in params for p in operation.params)
+            notes.append(
+                f"resized from {info.width}x{info.height} to {width}x{height} (x{scale:.3f}) "
+                f"to fit {self.label}'s limits" + (f"; {operation.scaled_note}" if scaled else "")
+            )
+        if info.frames > 1:
+            notes.append(f"animated image ({info.frames} frames): the first frame was sent")
+        return Prepared(upload, operation.scale_params(params, scale), width, height, scale, notes)
+
+    def is_deterministic(self, params: dict) -> bool:
+        """Whether the same image and ``params`` give the same bytes again (then an identical
+        succeeded job's result is reused, at no cost). Default: a seeded job of a provider
+        that ``supports_seed``."""
+        return self.supports_seed and params.get("seed") is not None
+
+    def is_review(self, params: Mapping[str, Any]) -> bool:
+        """Whether a job with ``params`` is finished by a person in the vendor's editor."""
+        return bool(
+            self.supports_review
+            and self.review_params
+            and all(params.get(k) == v for k, v in self.review_params.items())
+        )
+
+    # -- the vendor calls ----------------------------------------------------------------------
+
+    def build_client(self, ctx: VendorContext):
+        """The vendor client, from ``ctx.settings``: ``client_class(*credentials, base_url=,
+        session=, timeout=)``, kept per thread and configuration (its connections are reused;
+        one ``requests.Session`` per thread and vendor)."""
+        options = self.client_options(ctx)
+        key = (
+            self.client_class,
+            self.vendor,
+            repr(sorted(ctx.settings.items())),
+            repr(options.get("timeout")),
+        )
+        clients = getattr(_threads, "clients", None)
+        if clients is None:
+            clients = _threads.clients = {}
+        if key not in clients:
+            clients[key] = self.client_class(
+                *(ctx.settings[name] for name in self.credentials), **options
+            )
+        return clients[key]
+
+    def client_options(self, ctx: VendorContext) -> dict[str, Any]:
+        """``base_url`` (``settings["BASE_URL"]``), ``session`` (one per thread and vendor) and
+        ``timeout`` (``IMAGEOPS["TIMEOUT"]``, connect/read seconds) for the client."""
+        options: dict[str, Any] = {"base_url": ctx.settings["BASE_URL"], "session": _session(self)}
+        timeout = get_setting("TIMEOUT")
+        if timeout:
+            options["timeout"] = tuple(timeout) if isinstance(timeout, list) else timeout
+        return options
+
+    def start(self, ctx: JobContext, prepared: Prepared) -> Outcome:
+        """Send ``prepared`` to the vendor (through ``ctx.call``) and return the outcome."""
+        raise NotImplementedError(f"{type(self).__name__} must implement start()")
+
+    def poll(self, ctx: JobContext) -> Outcome:
+        """With ``is_async``: ask the vendor how the job stands (``ctx.vendor_state`` holds
+        what ``PollLater.state`` left) and return the outcome."""
+        raise NotImplementedError(f"{type(self).__name__} is not asynchronous")
+
+    def poll_interval(self, ctx: VendorContext) -> float:
+        """With ``is_async``: seconds between polls (default: the vendor's ``POLL_INTERVAL``
+        setting, else 5)."""
+        return float(ctx.settings.get("POLL_INTERVAL", 5.0))
+
+    def fetch_review_result(self, ctx: JobContext) -> Result | None:
+        """With ``supports_review``: the result a person saved in the editor when it is newer
+        than ``ctx.vendor_result_revision`` (a ``Result`` with its ``revision``), else None."""
+        raise NotImplementedError(f"{type(self).__name__} does not support review")
+
+    def balance(self, ctx: VendorContext) -> tuple[Decimal | None, dict]:
+        """With ``supports_balance``: ``(credits remaining, details)`` from the vendor's
+        account endpoint."""
+        raise NotImplementedError(f"{type(self).__name__} has no account endpoint")
+
+    def delete_vendor_copy(self, ctx: JobContext) -> bool:
+        """With ``supports_vendor_copy_delete``: delete the vendor's copy of the job's image.
+        True when deleted, False when the vendor no longer had it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete a vendor-side copy")
+
+
+def _session(provider: Provider) -> requests.Session:
+    sessions = getattr(_threads, "sessions", None)
+    if sessions is None:
+        sessions = _threads.sessions = {}
+    if provider.vendor not in sessions:
+        sessions[provider.vendor] = requests.Session()
+    return sessions[provider.vendor]

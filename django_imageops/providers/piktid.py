@@ -1,0 +1,161 @@
+"""PiktID Magic Expand: ``uncrop``, asynchronously.
+
+Flow (``shared/vendor-docs/piktid-magic-expand.txt``): upload the image
+(``POST /expand/target``), start the expansion (``POST /edit/generate``), then poll its
+notifications (``POST /notification_by_name_json``) no faster than every 3 s, each poll a
+scheduled run of the job (``PollLater``), never a sleep; download the result link and delete the
+notification. A job stopped half-way resumes from its stored image id (no second upload); one
+that has not delivered after ``TIMEOUT`` seconds (600: notifications vanish) fails clearly.
+
+Images must have sides of 64..4096 pixels, in and out: they are fitted (offsets scaled to match)
+unless ``IMAGEOPS["PIKTID_OUT_OF_RANGE"]`` is ``"refuse"``. The access/refresh token pair is kept
+in ``VendorToken`` (PiktID revokes everything when a refresh token is reused, so each new pair
+is stored at once). PiktID does not tell API clients what a call cost: its jobs record 0 credits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from ..vendors import VendorError
+from ..vendors.piktid import PiktidClient
+from .base import Failure, PollLater, Provider, Result
+
+logger = logging.getLogger(__name__)
+
+#: Smallest and largest side PiktID takes and makes (pixels).
+MIN_SIDE = 64
+MAX_SIDE = 4096
+#: PiktID asks for polls no faster than this (seconds).
+MIN_POLL_INTERVAL = 3.0
+
+
+class PiktidUncrop(Provider):
+    """``uncrop`` on PiktID Magic Expand (asynchronous: upload, generate, then polls)."""
+
+    name = "piktid"
+    label = _("PiktID")
+    operation = "uncrop"
+    client_class = PiktidClient
+    credentials = ("EMAIL", "PASSWORD")
+    default_settings = {
+        "EMAIL": "",
+        "PASSWORD": "",
+        "BASE_URL": "https://api.piktid.com/api",
+        # Seconds between polls of one image (the vendor asks for >= 3).
+        "POLL_INTERVAL": MIN_POLL_INTERVAL,
+        # Seconds after generate before the job fails (notifications vanish after 600 s).
+        "TIMEOUT": 600.0,
+    }
+    option_defaults = {"PIKTID_OUT_OF_RANGE": "fit"}
+    option_choices = {"PIKTID_OUT_OF_RANGE": ("fit", "refuse")}
+    formats = frozenset({"JPEG", "PNG", "WEBP"})
+    min_side = MIN_SIDE
+    max_side = MAX_SIDE
+    is_async = True
+
+    def check_image(self, params, info):
+        """Refuse an image outside 64..4096 pixels when ``PIKTID_OUT_OF_RANGE="refuse"`` (or
+        one no resize fits), offsets cropping everything, and a result outside 64..4096.
+
+        Raises:
+            ValidationError: keyed by ``"image"``, ``"left"`` or ``"top"``.
+        """
+        scale = self.fit_scale(info)
+        if scale != 1.0 and self.option("PIKTID_OUT_OF_RANGE") == "refuse":
+            raise ValidationError(
+                {
+                    "image": _(
+                        "PiktID takes images from 64x64 to 4096x4096 pixels; this one is "
+                        "%(width)sx%(height)s."
+                    )
+                    % {"width": info.width, "height": info.height}
+                }
+            )
+        super().check_image(params, info)
+        width, height = self.operation_spec.result_size(params, info, scale)
+        if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+            raise ValidationError(
+                {
+                    "left": _(
+                        "The result would be %(w)sx%(h)s pixels; PiktID makes sides of "
+                        "%(min)s..%(max)s pixels."
+                    )
+                    % {"w": width, "h": height, "min": MIN_SIDE, "max": MAX_SIDE}
+                }
+            )
+
+    def build_client(self, ctx):
+        """A new client each time, from the stored token pair; new pairs are stored at once."""
+        settings = ctx.settings
+        return self.client_class(
+            settings["EMAIL"],
+            settings["PASSWORD"],
+            tokens=ctx.load_tokens(),
+            on_tokens=ctx.store_tokens,
+            **self.client_options(ctx),
+        )
+
+    def poll_interval(self, ctx):
+        """``POLL_INTERVAL`` seconds, at least 3."""
+        return max(MIN_POLL_INTERVAL, float(ctx.settings.get("POLL_INTERVAL", MIN_POLL_INTERVAL)))
+
+    def start(self, ctx, prepared):
+        """``POST /expand/target`` (unless the image was uploaded before), then generate."""
+        if not ctx.vendor_image_id:
+            result = ctx.call(lambda client: client.upload_target(prepared.upload))
+            offsets = {side: prepared.params[side] for side in self.operation_spec.SIDES}
+            ctx.save_vendor_refs(
+                image_id=str(result.vendor_ids["image_id"]),
+                state={"step": "uploaded", "offsets": offsets},
+            )
+        return self.generate(ctx)
+
+    def generate(self, ctx):
+        """``POST /edit/generate`` with the (scaled) offsets; the first poll comes later."""
+        sides = self.operation_spec.SIDES
+        offsets = ctx.vendor_state.get("offsets") or {side: ctx.params[side] for side in sides}
+        image_id = ctx.vendor_image_id
+        ctx.call(lambda client: client.generate_expand(image_id, **offsets))
+        return PollLater(
+            self.poll_interval(ctx), {"step": "generating", "generated_at": time.time(), "polls": 0}
+        )
+
+    def poll(self, ctx):
+        """``POST /notification_by_name_json`` for the image (polls of one image are spaced by
+        the limiter too); on a result, download its link and delete the notification."""
+        state = dict(ctx.vendor_state)
+        timeout = float(ctx.settings.get("TIMEOUT", 600.0))
+        elapsed = time.time() - float(state.get("generated_at", time.time()))
+        if elapsed > timeout:
+            return Failure(
+                "timeout",
+                _("PiktID did not deliver a result within %(seconds)d seconds.")
+                % {"seconds": timeout},
+            )
+        image_id = ctx.vendor_image_id
+        answer = ctx.call(lambda client: client.poll(image_id), resource=image_id)
+        state["polls"] = int(state.get("polls", 0)) + 1
+        data = dict(answer.data)
+        if data.get("state") == "succeeded":
+            result = ctx.call(lambda client: client.download(data["link"]))
+            if data.get("notification_id"):
+                try:
+                    ctx.client().delete_notification(data["notification_id"])
+                except VendorError as exc:
+                    logger.info(
+                        "PiktID notification %s not deleted: %s", data["notification_id"], exc
+                    )
+            ctx.save_vendor_refs(state={**state, "step": "downloaded"})
+            return Result(result.content, result.content_type)
+        if data.get("state") == "failed":
+            return Failure(
+                "vendor_failed",
+                _("PiktID could not expand the image: %(error)s")
+                % {"error": data.get("error") or "unknown error"},
+            )
+        return PollLater(self.poll_interval(ctx), state)
