@@ -93,11 +93,11 @@ def _claim(job_id: int) -> ImageJob | None:
         # made is the row, unless someone changed it since (then its updated_at differs), so
         # the claim needs no OR-ed due condition and no COALESCE.
         started_at = fresh.started_at or now
-        unchanged = Q(status=PENDING, next_attempt_at__isnull=True)
+        unchanged = Q(status=PENDING, next_attempt_at__isnull=True, updated_at=fresh.updated_at)
         if transition(
             job_id,
             "claim",
-            where=unchanged & Q(updated_at=fresh.updated_at),
+            where=unchanged,
             updated_at=now,
             next_attempt_at=None,
             started_at=started_at,

@@ -93,7 +93,7 @@ def transition(job: ImageJob | int, name: str, *, where: Q | None = None, **fiel
     """
     from_statuses, to_status = TRANSITIONS[name]
     values = {"updated_at": timezone.now(), **fields, "status": to_status}
-    return _write(job, values, Q(status__in=from_statuses) & (where or Q()))
+    return _write(job, values, from_statuses, where)
 
 
 def update(job: ImageJob, **fields: Any) -> bool:
@@ -101,7 +101,7 @@ def update(job: ImageJob, **fields: Any) -> bool:
     ``set_later``, in one UPDATE. Returns True when the row still exists."""
     if "status" in fields:
         raise ValueError("a status is written by jobs.states.transition()")
-    return _write(job, {"updated_at": timezone.now(), **fields}, Q())
+    return _write(job, {"updated_at": timezone.now(), **fields})
 
 
 def set_later(job: ImageJob, **fields: Any) -> None:
@@ -122,13 +122,22 @@ def count_attempt(job: ImageJob) -> None:
     set_later(job, attempts=job.attempts + 1)
 
 
-def _write(job: ImageJob | int, values: dict[str, Any], condition: Q) -> bool:
+def _write(
+    job: ImageJob | int,
+    values: dict[str, Any],
+    statuses: frozenset[str] | None = None,
+    where: Q | None = None,
+) -> bool:
     instance = job if isinstance(job, ImageJob) else None
     pending = instance.__dict__.get(_PENDING_FIELDS) if instance is not None else None
     if pending:
         values = {**pending, **values}
-    pk = instance.pk if instance is not None else job
-    updated = ImageJob.objects.filter(condition, pk=pk).update(**values)
+    conditions = {"pk": instance.pk if instance is not None else job}
+    if statuses is not None:
+        conditions["status__in"] = statuses
+    # One filter() call: each call clones the queryset (this runs several times per job).
+    queryset = ImageJob.objects.filter(*([where] if where is not None else []), **conditions)
+    updated = queryset.update(**values)
     if updated and instance is not None:
         if pending:
             pending.clear()

@@ -437,7 +437,7 @@ class Provider:
             scale=self.fit_scale(info),
             filename=filename,
             max_bytes=self.max_bytes,
-            label=str(self.label),
+            label=self.label,
         )
         operation = self.operation_spec
         notes = []
