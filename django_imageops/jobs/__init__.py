@@ -22,7 +22,6 @@ Signals ``signals.job_succeeded`` / ``job_failed`` are sent after the commit tha
 job; every attempt, vendor call, error, retry and stored result is an ``ImageJobEvent``.
 """
 
-from ..models import ImageJob
 from .actions import cancel, requeue_stale, retry, run_due
 from .create import create_jobs
 from .results import apply_result
@@ -31,7 +30,6 @@ from .runner import run_job
 from .vendor_calls import delete_vendor_copy, refresh_credits
 
 __all__ = [
-    "ImageJob",
     "apply_result",
     "cancel",
     "create_jobs",
