@@ -48,8 +48,9 @@ class SandboxControl:
     def fail_next(self, vendor: str, count: int = 1, kind: str = "status", **options) -> None:
         """Make the next ``count`` calls to ``vendor`` fail.
 
-        ``kind``: ``"status"`` (with ``status=503`` and optional ``retry_after``), ``"timeout"``,
-        ``"reset"`` (connection reset) or ``"non_json"`` (with ``status``).
+        ``kind``: ``"status"`` (with ``status=503`` and optional ``retry_after``), ``"timeout"``
+        (held ``seconds``, then 504, nothing done), ``"late"`` (done and charged, the answer
+        held ``seconds``), ``"reset"`` (connection reset) or ``"non_json"`` (with ``status``).
         """
         payload = {"vendor": vendor, "count": count, "kind": kind, **options}
         requests.post(f"{self.url}/_sandbox/faults", json=payload, timeout=10).raise_for_status()

@@ -254,6 +254,7 @@ class SandboxApp:
         fault = self.faults.take(vendor, CORE_FAULT_KINDS)
         if fault is not None:
             self.counters.bump(vendor, "faults_injected")
+        if fault is not None and fault.kind != "late":
             response = self._serve_fault(request, emulator, fault)
         else:
             try:
@@ -261,8 +262,14 @@ class SandboxApp:
             except Exception:
                 logger.exception("sandbox %s %s failed", vendor, endpoint)
                 response = emulator.error(500, "Internal sandbox error", code=9999)
+            if fault is not None:  # "late": the work is done (and charged); the answer waits
+                self._wake.wait(self._fault_seconds(fault))
         self.counters.outcome(vendor, response.status_code)
         return response
+
+    def _fault_seconds(self, fault: Fault) -> float:
+        """How long a ``timeout`` fault holds a request or a ``late`` one its answer."""
+        return fault.seconds if fault.seconds is not None else self.config.fault_timeout_seconds
 
     def _serve_fault(self, request: Request, emulator: Emulator, fault: Fault) -> Response:
         if fault.kind == "reset":
@@ -275,10 +282,7 @@ class SandboxApp:
                     pass
             raise _InjectedReset("sandbox: injected connection reset")
         if fault.kind == "timeout":
-            seconds = (
-                fault.seconds if fault.seconds is not None else self.config.fault_timeout_seconds
-            )
-            self._wake.wait(seconds)
+            self._wake.wait(self._fault_seconds(fault))
             return emulator.error(504, "Gateway timeout (sandbox fault)", code=9998)
         if fault.kind == "non_json":
             status = fault.status or 502

@@ -4,8 +4,8 @@ Both are plain, lock-protected containers over the vendor names the app serves (
 the app consults them on every vendor request:
 
 - ``FaultQueue``: "make the next N calls to a vendor fail" (a status code, a held request
-  that outlasts a client's read timeout, a connection reset, a non-JSON body, or a kind the
-  vendor's emulator serves itself).
+  that outlasts a client's read timeout, a late answer to a request the vendor did carry out,
+  a connection reset, a non-JSON body, or a kind the vendor's emulator serves itself).
 - ``Counters``: calls, credits consumed and errors sent, per vendor, for tests to assert on.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 #: Fault kinds the core serves for every vendor (emulators may add their own).
-CORE_FAULT_KINDS = ("status", "timeout", "reset", "non_json")
+CORE_FAULT_KINDS = ("status", "timeout", "late", "reset", "non_json")
 
 
 class FaultError(ValueError):
@@ -29,12 +29,16 @@ class Fault:
 
     Attributes:
         kind: ``"status"`` (answer ``status`` with the vendor's error body), ``"timeout"`` (hold
-            the request ``seconds`` then answer 504), ``"reset"`` (close the socket without an
-            answer), ``"non_json"`` (answer ``status`` with an HTML body) or a kind of the
-            vendor's emulator (``Emulator.fault_kinds``: PiktID's ``"notification_error"``).
+            the request ``seconds`` then answer 504: nothing was done), ``"late"`` (carry the
+            request out, charging as usual, then hold its answer ``seconds`` before sending it:
+            a client whose read timeout is shorter never learns that the work was done),
+            ``"reset"`` (close the socket without an answer), ``"non_json"`` (answer ``status``
+            with an HTML body) or a kind of the vendor's emulator (``Emulator.fault_kinds``:
+            PiktID's ``"notification_error"``).
         status: HTTP status for ``status``/``non_json`` (default 503 / 502).
         retry_after: seconds sent as ``Retry-After`` with a ``status`` fault, or None.
-        seconds: how long a ``timeout`` fault holds the request (None: the config default).
+        seconds: how long a ``timeout`` fault holds the request, or a ``late`` one its answer
+            (None: the config default ``fault_timeout_seconds``).
         message: the error message put in the body.
     """
 

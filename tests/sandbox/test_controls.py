@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from django_imageops.sandbox import SandboxConfig, make_app, run_in_thread
+from tests.services import wait_until
 
 from .conftest import CM_AUTH, KEY, URL, encode, noise_image
 
@@ -88,6 +89,20 @@ def test_timeout_fault_outlasts_the_read_timeout(sandbox):
         reimagine(timeout=(2, 0.5))
     assert time.monotonic() - started < 2
     sandbox.reset()  # releases the held request
+    assert reimagine(timeout=5).status_code == 200
+
+
+def test_late_fault_does_the_work_then_answers_after_the_read_timeout(sandbox):
+    sandbox.fail_next("clipdrop", kind="late", seconds=30)
+    started = time.monotonic()
+    with pytest.raises(requests.ReadTimeout):
+        reimagine(timeout=(2, 0.5))
+    assert time.monotonic() - started < 2
+    # The vendor did the work and charged for it; the client never learnt it.
+    assert wait_until(lambda: sandbox.counters()["clipdrop"]["credits_consumed"] == 1, 10)
+    counters = sandbox.counters()["clipdrop"]
+    assert counters["faults_injected"] == 1
+    sandbox.reset()  # releases the held answer
     assert reimagine(timeout=5).status_code == 200
 
 

@@ -105,7 +105,8 @@ class Emulator:
             400 for ``ValueError`` come from the core), e.g. ClippingMagic's editor save.
         fault_kinds: fault kinds this emulator serves itself, on top of the core's ``status``,
             ``timeout``, ``reset`` and ``non_json`` (which the core serves before the handler
-            runs): take them with ``take_fault(kind)`` (e.g. PiktID's ``notification_error``).
+            runs) and ``late`` (the core runs the handler, then holds its answer): take them
+            with ``take_fault(kind)`` (e.g. PiktID's ``notification_error``).
 
     Implement:
         reset(): set up empty state: images, tokens, notifications... (called by the core
