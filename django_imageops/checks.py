@@ -12,7 +12,7 @@
 - ``django_imageops.E006``: an ``IMAGEOPS["PROVIDERS"]`` entry cannot be imported, or is not a
   ``Provider`` subclass with a name and a known operation.
 - ``django_imageops.E007`` (``DerivedImageField.check``): a field names a provider that cannot
-  run its operation.
+  run its operation, or params the provider refuses (an unknown name, a value out of range).
 
 Nothing here names a vendor: the registry (``django_imageops.providers``) says what each needs.
 """

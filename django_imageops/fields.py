@@ -19,13 +19,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core import checks
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .conf import get_storage
 from .models import ImageJob
 from .operations import OPERATIONS
-from .providers import find_provider, providers_for
+from .providers import find_provider, get_provider, providers_for
 
 
 def derived_upload_to(instance, filename: str) -> str:
@@ -178,7 +179,9 @@ class DerivedImageField(models.ImageField):
 
     def check(self, **kwargs):
         """ImageField's checks, plus ``django_imageops.E007`` when ``provider`` is not a
-        registered provider of ``operation``."""
+        registered provider of ``operation``, or when that provider (the operation's default
+        one for ``None``) refuses ``params`` (``Provider.clean_params``: an unknown name, a
+        value out of range, a required one missing): every job of the field would be refused."""
         errors = super().check(**kwargs)
         if self.provider is not None and find_provider(self.operation, self.provider) is None:
             choices = ", ".join(p.name for p in providers_for(self.operation)) or "-"
@@ -188,6 +191,24 @@ class DerivedImageField(models.ImageField):
                     f"{self.operation!r}.",
                     hint=f"Use one of {choices}, None (the default), or register it in "
                     "IMAGEOPS['PROVIDERS'].",
+                    obj=self,
+                    id="django_imageops.E007",
+                )
+            )
+            return errors
+        try:
+            get_provider(self.operation, self.provider).clean_params(self.params)
+        except ValidationError as exc:
+            if not hasattr(exc, "error_dict"):
+                raise
+            refused = "; ".join(
+                f"{name}: {' '.join(messages)}" for name, messages in exc.message_dict.items()
+            )
+            errors.append(
+                checks.Error(
+                    f"{self.model._meta.label}.{self.name}: params {self.params!r} are refused "
+                    f"({refused}).",
+                    hint="Give only the parameters the provider takes, in their ranges.",
                     obj=self,
                     id="django_imageops.E007",
                 )

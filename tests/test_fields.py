@@ -47,7 +47,12 @@ def test_unknown_operation_or_provider_is_refused():
         class Sign(models.Model):
             photo = models.ImageField()
             wrong = DerivedImageField(source="photo", operation="crop", provider="clipdrop")
-            right = DerivedImageField(source="photo", operation="crop", provider="pixlab")
+            right = DerivedImageField(
+                source="photo",
+                operation="crop",
+                provider="pixlab",
+                params={"x": 0, "y": 0, "width": 10, "height": 10},
+            )
 
             class Meta:
                 app_label = "testapp"
@@ -59,6 +64,32 @@ def test_unknown_operation_or_provider_is_refused():
     assert error.id == "django_imageops.E007"
     assert "'clipdrop' cannot run 'crop'" in error.msg and "pixlab" in error.hint
     assert Sign._meta.get_field("right").check() == []
+
+
+def test_params_a_provider_refuses_are_reported():
+    """Every job of such a field would be refused: said by check E007, not by each job."""
+    with isolate_apps("tests.testapp"):
+
+        class Banner(models.Model):
+            photo = models.ImageField()
+            unknown = DerivedImageField(
+                source="photo", operation="reimagine", params={"strength": 0.5}
+            )
+            too_far = DerivedImageField(source="photo", operation="uncrop", params={"left": 5000})
+            right = DerivedImageField(source="photo", operation="uncrop", params={"left": 50})
+
+            class Meta:
+                app_label = "testapp"
+
+            def __str__(self):
+                return "banner"
+
+    [error] = Banner._meta.get_field("unknown").check()
+    assert error.id == "django_imageops.E007"
+    assert "strength: Not a parameter of reimagine on clipdrop" in error.msg
+    [error] = Banner._meta.get_field("too_far").check()
+    assert error.id == "django_imageops.E007" and "left:" in error.msg
+    assert Banner._meta.get_field("right").check() == []
 
 
 def jobs_for(product) -> list[ImageJob]:

@@ -228,6 +228,11 @@ def param_fields() -> dict[str, serializers.Field]:
     return fields
 
 
+#: Request keys that are neither fields nor parameters: Django's CSRF form field (sent by the
+#: browsable API's HTML forms).
+IGNORED_REQUEST_KEYS = frozenset({"csrfmiddlewaretoken"})
+
+
 class ImageJobCreateSerializer(serializers.Serializer):
     """The ``POST jobs/`` request: an operation on an uploaded image or on an object's image.
 
@@ -244,7 +249,8 @@ class ImageJobCreateSerializer(serializers.Serializer):
     The parameter fields and the ``provider`` choices are generated from the registered
     providers' declarations (``param_fields``), so a site's own provider and its parameters are
     accepted with no change here. Ranges and defaults are checked by the provider's
-    ``clean_params``; errors name the field.
+    ``clean_params``; errors name the field. A key that is neither a field nor a parameter of
+    the chosen provider is refused (400, keyed by that name), never ignored.
     """
 
     operation = serializers.ChoiceField(choices=ImageJob.Operation.choices)
@@ -331,8 +337,10 @@ class ImageJobCreateSerializer(serializers.Serializer):
             obj, field = self._resolve_source(attrs["model"], attrs["pk"], attrs["field"])
 
         # Every parameter the client sent goes to the provider, which refuses the ones it does
-        # not take ("Not a parameter of uncrop on piktid.") rather than ignore them.
-        raw_params = {key: attrs[key] for key in param_fields() if key in attrs}
+        # not take ("Not a parameter of uncrop on piktid.") rather than ignore them: those
+        # some provider declares (parsed by their fields) and any other key of the request.
+        raw_params = self._unknown_keys()
+        raw_params.update({key: attrs[key] for key in param_fields() if key in attrs})
         try:
             params = runner.clean_params(raw_params)
         except DjangoValidationError as exc:
@@ -345,6 +353,18 @@ class ImageJobCreateSerializer(serializers.Serializer):
             "upload": upload,
             "obj": obj,
             "field": field,
+        }
+
+    def _unknown_keys(self) -> dict:
+        """The keys of the request that are not fields of this serializer (nor Django's CSRF
+        form field), with their values as sent: parameters no provider declares, which the
+        chosen provider's ``clean_params`` refuses by name, so that nothing a client sends is
+        silently dropped."""
+        data = self.initial_data
+        return {
+            key: data[key]
+            for key in data
+            if key not in self.fields and key not in IGNORED_REQUEST_KEYS
         }
 
     def _resolve_source(self, model_label: str, pk: str, field_name: str):

@@ -95,6 +95,9 @@ def test_upload_creates_a_job_and_runs_it(
         ({"operation": "crop", "x": 0, "y": 0}, "width"),  # required
         ({"operation": "remove_background", "mode": "manual"}, "mode"),
         ({"operation": "paint"}, "operation"),
+        # Names no provider takes are refused too, never dropped (a paid job without them).
+        ({"operation": "crop", "x": 0, "y": 0, "width": 9, "height": 9, "foo": 1}, "foo"),
+        ({"operation": "reimagine", "strength": 0.5}, "strength"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_field(alice_client, sandbox, s3, fields, error_key):
@@ -198,6 +201,16 @@ def test_source_reference_needs_change_permission(alice, alice_client, photo, sa
     job = ImageJob.objects.get(uuid=body["uuid"])
     assert job.source_object == photo
     assert job.created_by == alice
+    assert vendor_calls(sandbox) == 0
+
+
+def test_unknown_keys_of_a_json_request_are_400_naming_them(alice, alice_client, photo, sandbox):
+    grant(alice, "change_photo")
+    body = {**_source(photo), "strength": 0.5, "options": {"a": 1}}
+    response = alice_client.post(JOBS_URL, body, format="json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()) == {"strength", "options"}
+    assert ImageJob.objects.count() == 0
     assert vendor_calls(sandbox) == 0
 
 

@@ -47,6 +47,13 @@ def test_create_jobs_validates_everything_before_creating_anything(sandbox):
     assert "target_field" in exc.value.message_dict
     with pytest.raises(ValueError):
         jobs.create_jobs("crop", params=CROP)
+    # A name the provider does not take is refused by name, never dropped.
+    with pytest.raises(ValidationError) as exc:
+        jobs.create_jobs("crop", objects=[good], field="image", params={**CROP, "foo": 1})
+    assert exc.value.message_dict == {"foo": ["Not a parameter of crop on pixlab."]}
+    with pytest.raises(ValidationError) as exc:
+        jobs.create_jobs("reimagine", objects=[good], field="image", params={"strength": 0.5})
+    assert list(exc.value.message_dict) == ["strength"]
     assert ImageJob.objects.count() == 0
     assert calls(sandbox, "pixlab") == 0
 
