@@ -20,6 +20,12 @@ schedules retries. A provider never touches the database, never imports ``jobs``
 writes a job's status: everything it needs comes through the context (``JobContext``), which
 ``jobs`` implements.
 
+What a job costs: the vendor's own figure when a call reports one (``VendorResult.
+credits_consumed``), else ``price(params, settings)``: ``default_price`` credits per job (the
+provider's documented default), which a site changes with ``IMAGEOPS["VENDORS"][vendor]
+["PRICE"]``. A provider marks the one call of a job that costs credits with ``ctx.call(...,
+paid=True)``; the jobs record its cost (flagged as estimated when it came from the price).
+
 Capability flags (like django-tasks' ``supports_defer``) tell the interfaces what to offer:
 ``supports_seed``, ``is_async``, ``supports_review``, ``supports_balance``,
 ``supports_vendor_copy_delete``. Each has a docstring below; a flag set to ``True`` promises the
@@ -278,6 +284,10 @@ class Provider:
     #: anything else.
     option_choices: Mapping[str, tuple] = {}
 
+    #: Credits one job costs (its one paid call) when the site sets no ``PRICE`` for the
+    #: vendor; used where the vendor does not report a call's cost, and for estimates.
+    default_price: Decimal = Decimal(1)
+
     #: Pillow format names the vendor accepts as they are; other images are re-encoded.
     formats: frozenset[str] = frozenset({"JPEG", "PNG"})
     #: Images over this many pixels are shrunk to fit (None: no limit).
@@ -451,6 +461,20 @@ class Provider:
             notes.append(f"animated image ({info.frames} frames): the first frame was sent")
         return Prepared(upload, operation.scale_params(params, scale), width, height, scale, notes)
 
+    def price(self, params: Mapping[str, Any], settings: Mapping[str, Any]) -> Decimal:
+        """Credits one job with ``params`` is expected to cost (before it runs, and as the
+        recorded cost when the vendor does not report one).
+
+        ``settings`` are the vendor's (``providers.vendor_settings(vendor)``); their ``PRICE``
+        is a number of credits for every operation of the vendor, or ``{operation: credits}``
+        (operations it leaves out keep ``default_price``). Override it for params that change
+        the price (e.g. a free test mode).
+
+        Raises:
+            ValueError: a ``PRICE`` that is not a number of credits (check E008 reports it).
+        """
+        return parse_price(settings.get("PRICE"), self.operation, self.default_price)
+
     def is_deterministic(self, params: dict) -> bool:
         """Whether the same image and ``params`` give the same bytes again (then an identical
         succeeded job's result is reused, at no cost). Default: a seeded job of a provider
@@ -524,6 +548,28 @@ class Provider:
         """With ``supports_vendor_copy_delete``: delete the vendor's copy of the job's image.
         True when deleted, False when the vendor no longer had it."""
         raise NotImplementedError(f"{type(self).__name__} cannot delete a vendor-side copy")
+
+
+def parse_price(value: Any, operation: str, default: Decimal) -> Decimal:
+    """Credits per job from a ``PRICE`` setting: a number (int, float, str, Decimal), a dict
+    ``{operation: number}`` (``default`` for operations it leaves out), or None (``default``).
+
+    Raises:
+        ValueError: not a number, or a negative one.
+    """
+    if isinstance(value, Mapping):
+        value = value.get(operation)
+    if value is None:
+        return Decimal(default)
+    if isinstance(value, bool):
+        raise ValueError(f"PRICE must be a number of credits, not {value!r}")
+    try:
+        price = Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(f"PRICE must be a number of credits, not {value!r}") from None
+    if not price.is_finite() or price < 0:
+        raise ValueError(f"PRICE must be a number of credits >= 0, not {value!r}")
+    return price
 
 
 def _session(provider: Provider) -> requests.Session:

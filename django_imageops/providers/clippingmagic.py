@@ -92,6 +92,13 @@ class ClippingMagicRemoveBackground(Provider):
     def _test_mode(self) -> bool:
         return bool(self.option("TEST_MODE"))
 
+    def price(self, params, settings):
+        """Test results are free; a production result costs its first download (one credit
+        by default, ``PRICE`` to change it), Auto-Clip or a person's review alike."""
+        if params.get("test", self._test_mode()):
+            return Decimal(0)
+        return super().price(params, settings)
+
     def is_deterministic(self, params):
         """Auto-Clip results may be reused; a person's review may not."""
         return params.get("mode") == "auto"
