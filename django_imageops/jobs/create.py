@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -83,6 +85,82 @@ def create_jobs(
         ValueError: when both or neither of ``objects``/``uploads`` are given, ``objects``
             without ``field``, or ``source_hashes`` not one per object.
     """
+    planned = plan_jobs(
+        operation,
+        objects=objects,
+        field=field,
+        uploads=uploads,
+        provider=provider,
+        params=params,
+        created_by=created_by,
+        batch=batch,
+        target_field=target_field,
+        source_hashes=source_hashes,
+    )
+    if not planned.jobs:
+        return []
+    jobs, source_files = planned.jobs, planned.source_files
+    cleaned, provider = planned.params, planned.provider.name
+    with transaction.atomic():
+        while source_files:
+            job, content, name = source_files.pop(0)
+            job.source_file.save(name, ContentFile(content), save=False)
+            job.source_name = job.source_file.name
+            del content
+        jobs = ImageJob.objects.bulk_create(jobs)
+        if any(job.pk is None for job in jobs):  # backends that do not return ids
+            uuids = [job.uuid for job in jobs]
+            by_uuid = {j.uuid: j for j in ImageJob.objects.filter(uuid__in=uuids)}
+            jobs = [by_uuid[u] for u in uuids]
+        ImageJobEvent.objects.bulk_create(
+            ImageJobEvent(
+                job=job,
+                kind=Kind.CREATED,
+                message=f"{operation} on {provider}",
+                data={"params": cleaned, "source": job.source_name},
+            )
+            for job in jobs
+        )
+        enqueue_on_commit([job.pk for job in jobs], jobs)
+    return jobs
+
+
+@dataclass
+class Plan:
+    """The jobs ``create_jobs`` would create, validated and not saved (``plan_jobs``).
+
+    Attributes:
+        provider: the provider that runs them.
+        params: the cleaned parameters (``Provider.clean_params``).
+        jobs: unsaved ``ImageJob`` instances, in input order (uploads have ``source_hash``).
+        source_files: ``(job, bytes, name)`` of each upload, to be stored with its job.
+    """
+
+    provider: Provider
+    params: dict
+    jobs: list[ImageJob]
+    source_files: list[tuple[ImageJob, Any, str]] = dataclass_field(default_factory=list)
+
+
+def plan_jobs(
+    operation: str,
+    *,
+    objects=None,
+    field: str | None = None,
+    uploads=None,
+    provider: str | None = None,
+    params: dict | None = None,
+    created_by=None,
+    batch=None,
+    target_field: str = "",
+    source_hashes=None,
+) -> Plan:
+    """Validate ``create_jobs``' arguments (the same ones) and return the jobs it would create,
+    unsaved: nothing is written, no vendor is called, no object's image is read.
+
+    Raises:
+        ValidationError, ValueError: as ``create_jobs``.
+    """
     if (objects is None) == (uploads is None):
         raise ValueError("create_jobs: give exactly one of objects= or uploads=")
     if objects is not None and not field:
@@ -98,7 +176,7 @@ def create_jobs(
     if objects is not None:
         objects = list(objects)
         if not objects:
-            return []
+            return Plan(runner, cleaned, [], [])
         if source_hashes is not None and len(source_hashes) != len(objects):
             raise ValueError("create_jobs: source_hashes must give one digest per object")
         model = type(objects[0])
@@ -165,33 +243,11 @@ def create_jobs(
             )
             jobs.append(job)
             source_files.append((job, data, name))
-    # The jobs may run inline when this commits: do not keep a source's bytes alive meanwhile.
+    # The jobs may run inline when they are created: do not keep a source's bytes alive.
     data = None
     if errors:
         raise ValidationError(errors)
-
-    with transaction.atomic():
-        while source_files:
-            job, content, name = source_files.pop(0)
-            job.source_file.save(name, ContentFile(content), save=False)
-            job.source_name = job.source_file.name
-            del content
-        jobs = ImageJob.objects.bulk_create(jobs)
-        if any(job.pk is None for job in jobs):  # backends that do not return ids
-            uuids = [job.uuid for job in jobs]
-            by_uuid = {j.uuid: j for j in ImageJob.objects.filter(uuid__in=uuids)}
-            jobs = [by_uuid[u] for u in uuids]
-        ImageJobEvent.objects.bulk_create(
-            ImageJobEvent(
-                job=job,
-                kind=Kind.CREATED,
-                message=f"{operation} on {provider}",
-                data={"params": cleaned, "source": job.source_name},
-            )
-            for job in jobs
-        )
-        enqueue_on_commit([job.pk for job in jobs], jobs)
-    return jobs
+    return Plan(runner, cleaned, jobs, source_files)
 
 
 def _check(provider: Provider, params, data, errors, key, prefix) -> str:
