@@ -12,6 +12,8 @@ by concept:
   ``NowContext``);
 - ``results``: storing results, the spool, reuse, ``apply_result``;
 - ``credits``: credits per job and each vendor's balance;
+- ``estimate``: ``estimate``, the price of jobs before they run (``Estimate``);
+- ``budgets``: caps on the credits spent per vendor, user and batch (``BudgetStatus``);
 - ``queue``: enqueueing the tasks ``django_imageops.tasks`` registers (``jobs`` never imports
   ``tasks``);
 - ``actions``: ``cancel``, ``retry``, ``run_due``, ``requeue_stale``;
@@ -23,17 +25,23 @@ job; every attempt, vendor call, error, retry and stored result is an ``ImageJob
 """
 
 from .actions import cancel, requeue_stale, retry, run_due
+from .budgets import BudgetStatus
 from .create import create_jobs
+from .estimate import Estimate, VendorEstimate, estimate
 from .results import apply_result
 from .review import fetch_review_result, record_editor_error, request_review_result
 from .runner import run_job
 from .vendor_calls import delete_vendor_copy, refresh_credits
 
 __all__ = [
+    "BudgetStatus",
+    "Estimate",
+    "VendorEstimate",
     "apply_result",
     "cancel",
     "create_jobs",
     "delete_vendor_copy",
+    "estimate",
     "fetch_review_result",
     "record_editor_error",
     "refresh_credits",

@@ -12,6 +12,17 @@ from ..models import ImageJob, VendorCredits
 from .states import update
 
 
+def format_credits(value: Decimal | int | None) -> str:
+    """Credits in plain digits: ``Decimal("4.000")`` -> ``"4"``, ``Decimal("0.250")`` ->
+    ``"0.25"``; ``None`` -> ``""``."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    if value == value.to_integral():
+        return str(value.quantize(Decimal(1)))
+    return f"{value.normalize():f}"
+
+
 def record_credits(
     job: ImageJob | None,
     vendor: str,
