@@ -98,7 +98,7 @@ class Param:
         Raises:
             ValidationError: a list of messages for this parameter.
         """
-        if value is None or value == "":
+        if is_empty(value):
             default = self.get_default()
             if default is None and self.required:
                 raise ValidationError(_("This field is required."), code="required")
@@ -143,6 +143,12 @@ class Param:
         if errors:
             raise ValidationError(errors)
         return value
+
+
+def is_empty(value: Any) -> bool:
+    """Whether a parameter's value means "not given": ``None`` (JSON ``null``) or ``""`` (an
+    empty form field)."""
+    return value is None or (isinstance(value, str) and value == "")
 
 
 def replace_params(params: Iterable[Param], **changes: dict[str, Any]) -> tuple[Param, ...]:

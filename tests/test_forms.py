@@ -110,3 +110,10 @@ def test_remove_background_test_mode_initial_follows_the_setting(settings):
     assert RemoveBackgroundForm(image_fields=FIELDS)["test"].initial is True
     settings.IMAGEOPS = {**settings.IMAGEOPS, "TEST_MODE": False}
     assert RemoveBackgroundForm(image_fields=FIELDS)["test"].initial is False
+
+
+def test_an_empty_optional_field_is_not_an_error():
+    # The seed input is on the uncrop form for Clipdrop; left empty with PiktID it is not given.
+    form = bound(UncropForm, provider="piktid", left="100", seed="", right="")
+    assert form.is_valid(), form.errors
+    assert form.job_kwargs()["params"] == {"left": 100, "right": 0, "top": 0, "bottom": 0}

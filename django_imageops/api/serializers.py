@@ -191,15 +191,28 @@ class OptionalBooleanField(serializers.BooleanField):
     default_empty_html = empty
 
 
+class OptionalIntegerField(serializers.IntegerField):
+    """An ``IntegerField`` for which ``null`` and ``""`` mean "not given" (like a form's empty
+    field): the value becomes ``None`` and the provider applies the parameter's default."""
+
+    def validate_empty_values(self, data):
+        """``""`` is read as ``None`` (JSON clients send it for an empty input)."""
+        if isinstance(data, str) and data == "":
+            data = None
+        return super().validate_empty_values(data)
+
+
 def param_field(param: Param, help_text: str) -> serializers.Field:
-    """The API field of a parameter: it parses the type; the provider checks the rest."""
-    options = {"required": False, "help_text": help_text}
+    """The API field of a parameter: it parses the type; the provider checks the rest.
+
+    Every parameter field is optional and nullable: ``null`` or ``""`` means "not given" (the
+    parameter's default; "This field is required." for a required one, from the provider)."""
+    options = {"required": False, "allow_null": True, "help_text": help_text}
     if param.type == BOOL:
         return OptionalBooleanField(**options)
     if param.type == CHOICE:
-        return serializers.ChoiceField(choices=list(param.choices), **options)
-    optional = not param.required and param.get_default() is None
-    return serializers.IntegerField(allow_null=optional, **options)
+        return serializers.ChoiceField(choices=list(param.choices), allow_blank=True, **options)
+    return OptionalIntegerField(**options)
 
 
 def param_fields() -> dict[str, serializers.Field]:

@@ -54,18 +54,45 @@ class ImageJobPagination(PageNumberPagination):
     max_page_size = 200
 
 
-class ImageJobFilterSerializer(serializers.Serializer):
-    """Query parameters of ``GET jobs/``; each narrows the list to one value."""
+class BlankableUUIDField(serializers.UUIDField):
+    """A ``UUIDField`` whose empty value means "not given" (the schema says so: a UUID or
+    ``""``)."""
 
-    status = serializers.ChoiceField(choices=ImageJob.Status.choices, required=False)
-    operation = serializers.ChoiceField(choices=ImageJob.Operation.choices, required=False)
-    batch = serializers.UUIDField(required=False, help_text=_("Jobs queued together."))
+    allow_blank = True
+
+    def to_internal_value(self, data):
+        """``""`` stays ``""`` (no filter); anything else must be a UUID."""
+        if isinstance(data, str) and data == "":
+            return ""
+        return super().to_internal_value(data)
+
+
+def _filter_choices(choices, help_text) -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=choices, required=False, allow_blank=True, help_text=help_text
+    )
+
+
+class ImageJobFilterSerializer(serializers.Serializer):
+    """Query parameters of ``GET jobs/``; each narrows the list to one value. An empty value
+    (``?status=``, as an HTML form sends an unset filter) means "any", as in the admin's
+    filters; the schema allows it."""
+
+    status = _filter_choices(ImageJob.Status.choices, _("Empty: any status."))
+    operation = _filter_choices(ImageJob.Operation.choices, _("Empty: any operation."))
+    batch = BlankableUUIDField(
+        required=False, help_text=_("Jobs queued together. Empty: any batch.")
+    )
 
     def get_fields(self):
         """The declared fields and ``provider``: one of the registered providers."""
         fields = super().get_fields()
-        fields["provider"] = serializers.ChoiceField(choices=provider_choices(), required=False)
+        fields["provider"] = _filter_choices(provider_choices(), _("Empty: any provider."))
         return fields
+
+    def filters(self) -> dict:
+        """The validated filters that narrow the list (empty values left out)."""
+        return {key: value for key, value in self.validated_data.items() if value not in ("", None)}
 
 
 class DetailSerializer(serializers.Serializer):
@@ -149,8 +176,7 @@ class ImageJobViewSet(
         if self.action == "list":
             filters = ImageJobFilterSerializer(data=self.request.query_params)
             filters.is_valid(raise_exception=True)
-            for key, value in filters.validated_data.items():
-                queryset = queryset.filter(**{key: value})
+            queryset = queryset.filter(**filters.filters())
         return queryset
 
     def get_throttles(self):

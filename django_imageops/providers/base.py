@@ -48,7 +48,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..conf import get_setting, get_settings
 from ..images import ImageInfo, fit_image, inspect_image
-from ..operations import OPERATIONS, Operation, Param, clean_declared
+from ..operations import OPERATIONS, Operation, Param, clean_declared, is_empty
 from ..vendors.base import ImageUpload, VendorResult
 
 # -- what the steps return -------------------------------------------------------------------
@@ -364,6 +364,10 @@ class Provider:
         Returns:
             The cleaned parameters (JSON-serialisable): every declared one with a value.
 
+        A key whose value is ``None`` or ``""`` means "not given" (a form's empty field, a
+        client's ``null``): the parameter's default when this provider declares it, nothing
+        when it does not.
+
         Raises:
             ValidationError: keyed by parameter name (``{"left": [...]}``), including a key
                 this provider does not take ("Not a parameter of uncrop on piktid.").
@@ -372,8 +376,8 @@ class Provider:
         declared = self.params()
         cleaned, errors = clean_declared(declared, params)
         names = {param.name for param in declared}
-        for key in params:
-            if key not in names:
+        for key, value in params.items():
+            if key not in names and not is_empty(value):
                 errors[key] = [
                     _("Not a parameter of %(operation)s on %(provider)s.")
                     % {"operation": self.operation, "provider": self.name}

@@ -81,7 +81,7 @@ def make_job():
     def make(created_by=None, **fields) -> ImageJob:
         fields.setdefault("operation", ImageJob.Operation.UNCROP)
         fields.setdefault("provider", "clipdrop")
-        fields.setdefault("params", {"left": 10, "right": 0, "top": 0, "bottom": 0, "seed": None})
+        fields.setdefault("params", {"left": 10, "right": 0, "top": 0, "bottom": 0})
         return ImageJob.objects.create(created_by=created_by, **fields)
 
     return make

@@ -110,6 +110,41 @@ def test_bad_parameters_are_400_naming_the_field(alice_client, sandbox, s3, fiel
     assert vendor_calls(sandbox) == 0
 
 
+@pytest.mark.parametrize("empty", [None, ""], ids=["null", "empty"])
+@pytest.mark.parametrize("body_format", ["json", "multipart"])
+@pytest.mark.parametrize(
+    ("fields", "params"),
+    [
+        ({"operation": "uncrop", "left": 5, "seed": "?"}, {"left": 5}),
+        ({"operation": "uncrop", "provider": "piktid", "left": 5, "seed": "?"}, {"left": 5}),
+        (
+            {"operation": "crop", "x": 0, "y": 0, "width": 5, "height": 5, "left": "?"},
+            {"x": 0, "y": 0, "width": 5, "height": 5},
+        ),
+        ({"operation": "remove_background", "mode": "?", "test": "?"}, {"mode": "auto"}),
+    ],
+    ids=["clipdrop-seed", "piktid-seed", "crop-left", "clippingmagic-mode"],
+)
+def test_null_or_empty_optional_parameters_mean_not_given(
+    alice_client, alice, photo, s3, fields, params, body_format, empty
+):
+    """The schema says every parameter is nullable: null and "" are "not given" (the
+    parameter's default), for the chosen provider's parameters and for the others'."""
+    payload = {key: empty if value == "?" else value for key, value in fields.items()}
+    if body_format == "multipart":
+        if empty is None:  # a form has no null: the field is simply sent empty
+            payload = {key: "" if value is None else value for key, value in payload.items()}
+        payload["image"] = upload(make_image(64, 48))
+    else:
+        grant(alice, "change_photo")
+        payload.update({"model": "testapp.photo", "pk": photo.pk, "field": "image"})
+    response = alice_client.post(JOBS_URL, payload, format=body_format)
+    assert response.status_code == 202, response.content
+    stored = response.json()["params"]
+    assert {key: stored[key] for key in params} == params
+    assert "seed" not in stored and None not in stored.values()
+
+
 def _truncated_png() -> bytes:
     buffer = io.BytesIO()
     Image.effect_noise((256, 256), 64).convert("RGB").save(buffer, "PNG")

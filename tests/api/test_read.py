@@ -109,7 +109,7 @@ def test_detail_of_a_stored_result(alice_client, alice, make_job, s3):
     )
     body = alice_client.get(job_url(job)).json()
     assert body["status"] == "succeeded"
-    assert body["params"] == {"left": 10, "right": 0, "top": 0, "bottom": 0, "seed": None}
+    assert body["params"] == {"left": 10, "right": 0, "top": 0, "bottom": 0}
     assert body["url"] == f"http://testserver{job_url(job)}"
     assert body["source"] is None
     assert body["credits_consumed"] == "1.000"
@@ -234,6 +234,22 @@ def test_list_filters(alice_client, alice, make_job):
     assert uuids({"provider": "piktid"}) == {str(piktid.uuid)}
     assert uuids({"provider": "clipdrop", "status": "pending"}) == set()
     assert len(uuids({})) == 3
+
+
+def test_empty_filters_mean_any_and_the_schema_says_so(alice_client, alice, make_job):
+    from drf_spectacular.generators import SchemaGenerator
+
+    jobs = {str(make_job(created_by=alice).uuid), str(make_job(created_by=alice).uuid)}
+    for name in ("status", "operation", "provider", "batch"):
+        response = alice_client.get(JOBS_URL, {name: ""})
+        assert response.status_code == 200, (name, response.content)
+        assert {row["uuid"] for row in response.json()["results"]} == jobs
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    parameters = {p["name"]: p["schema"] for p in schema["paths"][JOBS_URL]["get"]["parameters"]}
+    for name in ("status", "operation", "provider"):
+        assert "" in parameters[name]["enum"], parameters[name]
+        assert "minLength" not in parameters[name]
+    assert {"type": "string", "maxLength": 0} in parameters["batch"]["oneOf"]
 
 
 def test_list_filter_by_batch(alice_client, alice, make_job):

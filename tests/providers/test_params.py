@@ -94,3 +94,49 @@ def test_operation_declarations_name_no_vendor():
         for param in operation.params:
             text = f"{param.label} {param.help_text}".lower()
             assert not any(label in text for label in labels), (operation.name, param.name)
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+@pytest.mark.parametrize(
+    ("operation", "provider", "params", "expected"),
+    [
+        # An optional parameter of this provider: its default (none for seed).
+        (
+            "uncrop",
+            "clipdrop",
+            {"left": 5, "seed": "?"},
+            {"left": 5, "right": 0, "top": 0, "bottom": 0},
+        ),
+        # Another provider's parameter, empty: not given, not "Not a parameter of ...".
+        (
+            "uncrop",
+            "piktid",
+            {"left": 5, "seed": "?"},
+            {"left": 5, "right": 0, "top": 0, "bottom": 0},
+        ),
+        ("crop", "pixlab", {**BOX, "left": "?", "mode": "?"}, BOX),
+        (
+            "remove_background",
+            "clippingmagic",
+            {"mode": "?", "test": "?", "seed": "?"},
+            {"mode": "auto", "test": False},
+        ),
+        # An offset left empty is 0.
+        (
+            "uncrop",
+            "clipdrop",
+            {"left": 5, "right": "?"},
+            {"left": 5, "right": 0, "top": 0, "bottom": 0},
+        ),
+    ],
+)
+def test_an_empty_optional_parameter_is_not_given(operation, provider, params, expected, empty):
+    params = {key: empty if value == "?" else value for key, value in params.items()}
+    assert get_provider(operation, provider).clean_params(params) == expected
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_an_empty_required_parameter_is_required(empty):
+    with pytest.raises(ValidationError) as exc:
+        get_provider("crop", "pixlab").clean_params({**BOX, "width": empty})
+    assert exc.value.message_dict["width"] == ["This field is required."]
