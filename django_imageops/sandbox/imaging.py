@@ -169,7 +169,8 @@ def background_mask(image: Image.Image, iterations: int = 3) -> Image.Image:
 
     A small GrabCut-like loop on a copy at most ``_MASK_WORK_SIDE`` pixels a side: colours are
     quantised to a 48-colour median-cut palette; the border ring seeds the background
-    colour model and a central ellipse the subject's; each pass scores every pixel by the two
+    colour model and a central ellipse the subject's (an image too narrow for an inner area
+    is all border ring); each pass scores every pixel by the two
     colour histograms blended with a centre-weighted spatial prior, thresholds and smooths,
     and re-learns both models from the result. Enclosed background is filled; the mask is
     scaled back up.
@@ -183,7 +184,9 @@ def background_mask(image: Image.Image, iterations: int = 3) -> Image.Image:
     prior = ImageChops.invert(Image.radial_gradient("L").resize((w, h), Image.Resampling.BILINEAR))
     ring = max(2, min(w, h) // 25)
     border = Image.new("L", (w, h), 255)
-    ImageDraw.Draw(border).rectangle((ring, ring, w - 1 - ring, h - 1 - ring), fill=0)
+    if w - 1 - ring >= ring and h - 1 - ring >= ring:
+        ImageDraw.Draw(border).rectangle((ring, ring, w - 1 - ring, h - 1 - ring), fill=0)
+    # else: an image a few pixels wide or tall is all border (it keeps only the centre prior).
     subject = prior.point(lambda v: 255 if v > 150 else 0)
     background = border
     for _ in range(iterations):

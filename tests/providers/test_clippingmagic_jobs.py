@@ -38,6 +38,24 @@ def test_remove_background_auto_keeps_ids_and_test_mode(run, sandbox, settings):
     assert job.credits_consumed == 0  # test mode is free
 
 
+@pytest.mark.parametrize("size", [(1, 1), (10, 3000)])
+def test_a_very_narrow_image_is_cut_out_in_one_call(run, sandbox, size):
+    """The sandbox's cut-out used to answer 500 for these, so the job retried five times and
+    ended vendor_unavailable."""
+    [job] = run(
+        jobs.create_jobs,
+        "remove_background",
+        objects=[photo(make_image(*size))],
+        field="image",
+        params={"mode": "auto", "test": True},
+    )
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error_message
+    assert (job.result_width, job.result_height) == size
+    assert job.attempts == 1
+    assert calls(sandbox, "clippingmagic") == 1
+
+
 def test_review_waits_for_editor_then_fetches_each_new_revision(run, sandbox, s3):
     [job] = run(
         jobs.create_jobs,

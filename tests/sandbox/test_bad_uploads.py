@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 import requests
+from PIL import Image
 
-from .conftest import BAD_UPLOADS, CM_AUTH, KEY, URL
+from .conftest import BAD_UPLOADS, CM_AUTH, KEY, URL, decode, encode
 
 
 def clipdrop_uncrop(content, token):
@@ -90,3 +91,25 @@ def test_the_server_survives_the_whole_corpus(sandbox):
     for content in BAD_UPLOADS.values():
         clipdrop_uncrop(content, None)
     assert requests.get(f"{URL}/_sandbox/counters").status_code == 200
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (10, 3000), (3000, 10), (1, 5000)])
+@pytest.mark.parametrize(
+    "send",
+    [clipdrop_uncrop, clipdrop_reimagine, clippingmagic_upload, piktid_target, pixlab_crop],
+)
+def test_very_narrow_images_get_a_result_or_the_vendors_400_never_a_500(
+    sandbox, piktid_token, send, size
+):
+    """A result, or the vendor's documented 400 (Reimagine's 1024x1024, PiktID's 64 pixels,
+    a crop outside the image), free; never a 500 of the emulator's own. ClippingMagic
+    documents no minimum: its cut-out of a 1x1 image is a 1x1 PNG."""
+    vendor, response = send(encode(Image.new("RGB", size, (200, 40, 40))), piktid_token)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert vendor != "clippingmagic", response.text
+        assert sandbox.counters()[vendor]["credits_consumed"] == 0
+    else:
+        result = decode(response.content)
+        if vendor == "clippingmagic":
+            assert result.size == size
