@@ -51,6 +51,8 @@ class SandboxControl:
         ``kind``: ``"status"`` (with ``status=503`` and optional ``retry_after``), ``"timeout"``
         (held ``seconds``, then 504, nothing done), ``"late"`` (done and charged, the answer
         held ``seconds``), ``"reset"`` (connection reset) or ``"non_json"`` (with ``status``).
+        ``endpoint="generate"``: only calls to that endpoint (a name of the ``endpoints``
+        counter) take it.
         """
         payload = {"vendor": vendor, "count": count, "kind": kind, **options}
         requests.post(f"{self.url}/_sandbox/faults", json=payload, timeout=10).raise_for_status()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from ..models import ImageJob
 from .history import Kind, record_event
 from .queue import enqueue_on_commit
-from .runner import run_job
+from .runner import POLLING, run_job, without_polling
 from .states import RUNNING, due_q, transition
 
 Kind = Kind
@@ -33,11 +33,15 @@ def cancel(job: ImageJob) -> bool:
 
 def retry(job: ImageJob) -> bool:
     """Queue a failed or canceled ``job`` again (attempts reset; stored vendor references are
-    kept, so e.g. an image already uploaded to the vendor is not uploaded again).
+    kept, so e.g. an image already uploaded to the vendor is not uploaded again). The job runs
+    its provider's ``start`` again, even one that failed while polling an asynchronous vendor
+    (``start`` resumes from the stored references as it sees fit).
 
     Returns:
         True when the job was queued, False when it was not failed or canceled.
     """
+    state = ImageJob.objects.filter(pk=job.pk).values_list("vendor_state", flat=True).first()
+    fields = {"vendor_state": without_polling(state)} if state and POLLING in state else {}
     if not transition(
         job,
         "retry",
@@ -46,6 +50,7 @@ def retry(job: ImageJob) -> bool:
         finished_at=None,
         error_code="",
         error_message="",
+        **fields,
     ):
         job.refresh_from_db()
         return False

@@ -11,7 +11,8 @@
    source, fits it to the vendor (``Provider.prepare``; unusable images fail the job with
    ``invalid_input`` before any vendor call) and starts it (``Provider.start``);
 4. handles the outcome: ``Result`` (store it, succeed), ``PollLater`` (poll again later),
-   ``WaitForEditor`` (a person finishes it), ``Failure`` (fail).
+   ``StartAgain`` (back to pending: ``start`` runs again), ``WaitForEditor`` (a person
+   finishes it), ``Failure`` (fail).
 
 Vendor calls, errors, retries and credits happen in ``context.RunContext.call``.
 """
@@ -28,7 +29,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import ImageJob
-from ..providers import Failure, PollLater, Provider, Result, WaitForEditor, find_provider
+from ..providers import (
+    Failure,
+    PollLater,
+    Provider,
+    Result,
+    StartAgain,
+    WaitForEditor,
+    find_provider,
+)
 from .context import RunContext, _Stop
 from .history import Kind, flush_events, record_event
 from .queue import requeue_early_delivery, take_fresh
@@ -37,6 +46,7 @@ from .states import (
     PENDING,
     RUNNING,
     count_attempt,
+    defer,
     due_q,
     fail,
     has_pending_fields,
@@ -52,8 +62,14 @@ logger = logging.getLogger(__name__)
 Kind = Kind
 
 #: ``vendor_state`` key the runner sets while an asynchronous provider's job waits for the
-#: vendor (its next run polls instead of starting again).
+#: vendor (its next run polls instead of starting again). ``StartAgain`` and a person's
+#: ``retry`` drop it: the next run starts.
 POLLING = "polling"
+
+
+def without_polling(state: dict) -> dict:
+    """``state`` (a job's ``vendor_state``) without the runner's ``POLLING`` mark."""
+    return {key: value for key, value in state.items() if key != POLLING}
 
 
 def run_job(job_id: int) -> ImageJob | None:
@@ -187,6 +203,9 @@ def _handle(job: ImageJob, provider: Provider, outcome) -> None:
     elif isinstance(outcome, PollLater):
         state = {**job.vendor_state, **outcome.state, POLLING: True}
         schedule_poll(job, outcome.after_seconds, vendor_state=state)
+    elif isinstance(outcome, StartAgain):
+        set_later(job, vendor_state=without_polling({**job.vendor_state, **outcome.state}))
+        defer(job, outcome.after_seconds, outcome.message or "starting again")
     elif isinstance(outcome, WaitForEditor):
         if transition(job, "wait_for_editor", error_code=""):
             record_event(job, Kind.EDITOR, outcome.message, image_id=job.vendor_image_id)

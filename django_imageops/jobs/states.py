@@ -11,7 +11,7 @@ worker and a person canceling) can never both win. The transitions, ``from --nam
     running                                --schedule_poll-->    running   (PollLater)
     running                                --wait_for_editor-->  waiting_for_editor
     running, waiting_for_editor, succeeded --succeed-->          succeeded (a result stored)
-    running                                --retry_later-->      pending   (retry, rate limit)
+    running                                --retry_later-->      pending   (retry, wait, StartAgain)
     running, waiting_for_editor, succeeded --spool-->            pending   (storing failed)
     running                                --requeue_stale-->    pending   (its worker died)
     pending, running, waiting_for_editor   --fail-->             failed

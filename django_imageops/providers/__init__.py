@@ -39,6 +39,7 @@ from .base import (
     Prepared,
     Provider,
     Result,
+    StartAgain,
     VendorContext,
     WaitForEditor,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "Prepared",
     "Provider",
     "Result",
+    "StartAgain",
     "VendorContext",
     "WaitForEditor",
     "all_providers",

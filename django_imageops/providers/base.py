@@ -10,7 +10,8 @@ of the vendor, capability flags) and implements the steps of a job:
    would refuse, fit the image to its limits before paying (``Prepared``).
 3. ``start(ctx, prepared)`` and, for asynchronous vendors, ``poll(ctx)``: make the vendor
    calls through ``ctx.call`` and return an **outcome**: ``Result`` (the bytes to store),
-   ``PollLater`` (ask again in N seconds), ``WaitForEditor`` (a person finishes the job in the
+   ``PollLater`` (ask again in N seconds), ``StartAgain`` (a poll found that the vendor has
+   nothing for the job: ``start`` again), ``WaitForEditor`` (a person finishes the job in the
    vendor's editor) or ``Failure`` (the vendor said no, in its own way).
 
 The job runner (``django_imageops.jobs``) does the rest and never names a vendor: it claims the
@@ -109,6 +110,25 @@ class PollLater:
 
 
 @dataclass(frozen=True)
+class StartAgain:
+    """Outcome of ``poll``: the vendor has nothing for this job after all (e.g. a request whose
+    answer was lost, to a killed worker or a read timeout, turns out never to have been carried
+    out), so ``start(ctx, prepared)`` runs again, as a new attempt, ``after_seconds`` from now.
+    The job goes back to ``pending`` (``IMAGEOPS["MAX_ATTEMPTS"]`` bounds the attempts), keeping
+    its vendor references.
+
+    Attributes:
+        after_seconds: seconds until ``start`` runs again.
+        state: keys merged into the job's ``vendor_state`` (e.g. clearing a marker).
+        message: what the job's history says (plain words).
+    """
+
+    after_seconds: float = 0.0
+    state: Mapping[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class WaitForEditor:
     """Outcome: the image is on the vendor's side and a person finishes the job in the vendor's
     editor (the job waits, ``waiting_for_editor``); ``fetch_review_result`` downloads the result
@@ -137,7 +157,7 @@ class Failure:
 
 
 #: What ``start`` and ``poll`` return.
-Outcome = Result | PollLater | WaitForEditor | Failure
+Outcome = Result | PollLater | StartAgain | WaitForEditor | Failure
 
 
 # -- what the steps get ----------------------------------------------------------------------
@@ -530,7 +550,9 @@ class Provider:
 
     def poll(self, ctx: JobContext) -> Outcome:
         """With ``is_async``: ask the vendor how the job stands (``ctx.vendor_state`` holds
-        what ``PollLater.state`` left) and return the outcome."""
+        what ``PollLater.state`` left) and return the outcome. A job that failed or was
+        canceled while polling and is retried runs ``start`` again, not ``poll``: ``start``
+        decides from ``ctx.vendor_state`` whether to resume."""
         raise NotImplementedError(f"{type(self).__name__} is not asynchronous")
 
     def poll_interval(self, ctx: VendorContext) -> float:

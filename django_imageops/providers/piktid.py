@@ -4,8 +4,12 @@ Flow (``shared/vendor-docs/piktid-magic-expand.txt``): upload the image
 (``POST /expand/target``), start the expansion (``POST /edit/generate``), then poll its
 notifications (``POST /notification_by_name_json``) no faster than every 3 s, each poll a
 scheduled run of the job (``PollLater``), never a sleep; download the result link and delete the
-notification. A job stopped half-way resumes from its stored image id (no second upload); one
-that has not delivered after ``TIMEOUT`` seconds (600: notifications vanish) fails clearly.
+notification. A job stopped half-way resumes from its stored image id (no second upload, unless
+PiktID has deleted it after 24 hours); one that has not delivered after ``TIMEOUT`` seconds
+(600: notifications vanish) fails clearly, and a retry generates again. A generate is recorded
+before it is sent: a job whose run died before storing the answer (a killed worker) polls for
+that generation's result, until ``TIMEOUT`` seconds after the request, before paying for
+another.
 
 Images must have sides of 64..4096 pixels, in and out: they are fitted (offsets scaled to match)
 unless ``IMAGEOPS["PIKTID_OUT_OF_RANGE"]`` is ``"refuse"``. The access/refresh token pair is kept
@@ -23,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..vendors import VendorError
 from ..vendors.piktid import PiktidClient
-from .base import Failure, PollLater, Provider, Result
+from .base import Failure, PollLater, Provider, Result, StartAgain
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,17 @@ MIN_SIDE = 64
 MAX_SIDE = 4096
 #: PiktID asks for polls no faster than this (seconds).
 MIN_POLL_INTERVAL = 3.0
+#: PiktID deletes an uploaded image after 24 hours: one uploaded longer ago than this many
+#: seconds is uploaded again before generating.
+UPLOAD_LIFETIME = 23 * 3600.0
+#: Error statuses after which a generate may still have been carried out (a gateway's).
+AMBIGUOUS_STATUSES = frozenset({502, 504})
+
+# ``vendor_state["step"]``: where a job stands. ``generated_at`` (seconds since the epoch) is
+# set from the moment a generate is requested ("requested") until its result, failure or
+# timeout.
+UPLOADED, REQUESTED, GENERATING = "uploaded", "requested", "generating"
+RECOVERING, DOWNLOADED, FAILED, TIMED_OUT = "recovering", "downloaded", "failed", "timed_out"
 
 
 class PiktidUncrop(Provider):
@@ -105,57 +120,112 @@ class PiktidUncrop(Provider):
         return max(MIN_POLL_INTERVAL, float(ctx.settings.get("POLL_INTERVAL", MIN_POLL_INTERVAL)))
 
     def start(self, ctx, prepared):
-        """``POST /expand/target`` (unless the image was uploaded before), then generate."""
-        if not ctx.vendor_image_id:
+        """``POST /expand/target`` (unless the image was uploaded less than a day ago), then
+        generate. A job whose earlier run asked for a generation without storing the answer (a
+        worker killed, an answer lost) first polls for that generation's result (``poll``)."""
+        state = ctx.vendor_state
+        if not ctx.vendor_image_id or _upload_expired(state):
             result = ctx.call(lambda client: client.upload_target(prepared.upload))
             offsets = {side: prepared.params[side] for side in self.operation_spec.SIDES}
             ctx.save_vendor_refs(
                 image_id=str(result.vendor_ids["image_id"]),
-                state={"step": "uploaded", "offsets": offsets},
+                state={
+                    "step": UPLOADED,
+                    "offsets": offsets,
+                    "uploaded_at": time.time(),
+                    "generated_at": None,
+                },
             )
+        elif state.get("generated_at") and state.get("step") in (REQUESTED, GENERATING):
+            ctx.note(
+                "a generate was requested before without its answer being stored: looking for "
+                "its result before generating again",
+                requested_at=state["generated_at"],
+            )
+            return PollLater(self.poll_interval(ctx), {"step": RECOVERING, "polls": 0})
         return self.generate(ctx)
 
     def generate(self, ctx):
-        """``POST /edit/generate`` with the (scaled) offsets; the first poll comes later."""
+        """``POST /edit/generate`` with the (scaled) offsets; the first poll comes later.
+
+        The request is recorded (``step`` "requested", ``generated_at``) before it is sent, so
+        that a run that dies before storing the answer is resumed by looking for the result
+        rather than by paying for a second generation; an answer that says PiktID did not
+        take the request (an error other than a gateway's 502/504) clears the mark."""
         sides = self.operation_spec.SIDES
         offsets = ctx.vendor_state.get("offsets") or {side: ctx.params[side] for side in sides}
         image_id = ctx.vendor_image_id
-        ctx.call(lambda client: client.generate_expand(image_id, **offsets))
+        requested_at = time.time()
+        ctx.save_vendor_refs(state={"step": REQUESTED, "generated_at": requested_at})
+
+        def send(client):
+            try:
+                return client.generate_expand(image_id, **offsets)
+            except VendorError as exc:
+                if exc.status_code is not None and exc.status_code not in AMBIGUOUS_STATUSES:
+                    ctx.save_vendor_refs(state={"step": UPLOADED, "generated_at": None})
+                raise
+
+        ctx.call(send)
         return PollLater(
-            self.poll_interval(ctx), {"step": "generating", "generated_at": time.time(), "polls": 0}
+            self.poll_interval(ctx),
+            {"step": GENERATING, "generated_at": requested_at, "polls": 0},
         )
 
     def poll(self, ctx):
         """``POST /notification_by_name_json`` for the image (polls of one image are spaced by
-        the limiter too); on a result, download its link and delete the notification."""
+        the limiter too); on a result, download its link and delete the notification.
+
+        ``TIMEOUT`` seconds after the generate was requested without a result: a confirmed
+        generation fails the job (``timeout``; a retry generates again), an unconfirmed one
+        (``step`` "recovering") is taken as never made: ``StartAgain`` generates again."""
         state = dict(ctx.vendor_state)
-        timeout = float(ctx.settings.get("TIMEOUT", 600.0))
-        elapsed = time.time() - float(state.get("generated_at", time.time()))
-        if elapsed > timeout:
-            return Failure(
-                "timeout",
-                _("PiktID did not deliver a result within %(seconds)d seconds.")
-                % {"seconds": timeout},
-            )
         image_id = ctx.vendor_image_id
         answer = ctx.call(lambda client: client.poll(image_id), resource=image_id)
         state["polls"] = int(state.get("polls", 0)) + 1
         data = dict(answer.data)
         if data.get("state") == "succeeded":
             result = ctx.call(lambda client: client.download(data["link"]))
-            if data.get("notification_id"):
-                try:
-                    ctx.client().delete_notification(data["notification_id"])
-                except VendorError as exc:
-                    logger.info(
-                        "PiktID notification %s not deleted: %s", data["notification_id"], exc
-                    )
-            ctx.save_vendor_refs(state={**state, "step": "downloaded"})
+            self._delete_notification(ctx, data)
+            ctx.save_vendor_refs(state={**state, "step": DOWNLOADED})
             return Result(result.content, result.content_type)
         if data.get("state") == "failed":
+            self._delete_notification(ctx, data)
+            ctx.save_vendor_refs(state={**state, "step": FAILED, "generated_at": None})
             return Failure(
                 "vendor_failed",
                 _("PiktID could not expand the image: %(error)s")
                 % {"error": data.get("error") or "unknown error"},
             )
+        timeout = float(ctx.settings.get("TIMEOUT", 600.0))
+        if time.time() - float(state.get("generated_at") or 0) > timeout:
+            cleared = {"polls": state["polls"], "generated_at": None}
+            if state.get("step") == RECOVERING:
+                return StartAgain(
+                    0,
+                    {**cleared, "step": UPLOADED},
+                    "no result of the earlier generate request: generating again",
+                )
+            ctx.save_vendor_refs(state={**cleared, "step": TIMED_OUT})
+            return Failure(
+                "timeout",
+                _("PiktID did not deliver a result within %(seconds)d seconds.")
+                % {"seconds": timeout},
+            )
         return PollLater(self.poll_interval(ctx), state)
+
+    @staticmethod
+    def _delete_notification(ctx, data):
+        """Delete a handled notification (best effort) so that no later poll reads it again."""
+        if not data.get("notification_id"):
+            return
+        try:
+            ctx.client().delete_notification(data["notification_id"])
+        except VendorError as exc:
+            logger.info("PiktID notification %s not deleted: %s", data["notification_id"], exc)
+
+
+def _upload_expired(state) -> bool:
+    """Whether PiktID has probably deleted the uploaded image (it keeps them 24 hours)."""
+    uploaded_at = state.get("uploaded_at")
+    return bool(uploaded_at) and time.time() - float(uploaded_at) > UPLOAD_LIFETIME

@@ -251,7 +251,7 @@ class SandboxApp:
         vendor = emulator.name
         self.counters.call(vendor, endpoint)
         self._read_body(request)
-        fault = self.faults.take(vendor, CORE_FAULT_KINDS)
+        fault = self.faults.take(vendor, CORE_FAULT_KINDS, endpoint)
         if fault is not None:
             self.counters.bump(vendor, "faults_injected")
         if fault is not None and fault.kind != "late":

@@ -40,6 +40,9 @@ class Fault:
         seconds: how long a ``timeout`` fault holds the request, or a ``late`` one its answer
             (None: the config default ``fault_timeout_seconds``).
         message: the error message put in the body.
+        endpoint: only calls to this endpoint of the vendor take the fault (its name in the
+            ``endpoints`` counter, e.g. PiktID's ``"generate"``); None: the next calls, whatever
+            they are.
     """
 
     kind: str = "status"
@@ -47,6 +50,7 @@ class Fault:
     retry_after: float | int | None = None
     seconds: float | None = None
     message: str = "Injected fault (sandbox)"
+    endpoint: str | None = None
 
 
 class FaultQueue:
@@ -89,19 +93,24 @@ class FaultQueue:
             retry_after=payload.get("retry_after"),
             seconds=float(payload["seconds"]) if payload.get("seconds") is not None else None,
             message=str(payload.get("message") or Fault.message),
+            endpoint=str(payload["endpoint"]) if payload.get("endpoint") else None,
         )
         with self._lock:
             self._queues[vendor].append([fault, count])
         return fault
 
-    def take(self, vendor: str, kinds: tuple[str, ...] | None = None) -> Fault | None:
+    def take(
+        self, vendor: str, kinds: tuple[str, ...] | None = None, endpoint: str | None = None
+    ) -> Fault | None:
         """Pop one use of the first queued fault of ``vendor`` (restricted to ``kinds`` when
-        given), or return None when nothing is queued."""
+        given) that applies to a call to ``endpoint``, or return None when nothing is queued."""
         with self._lock:
             queue = self._queues[vendor]
             for entry in queue:
                 fault, remaining = entry
                 if kinds is not None and fault.kind not in kinds:
+                    continue
+                if fault.endpoint is not None and fault.endpoint != endpoint:
                     continue
                 if remaining <= 1:
                     queue.remove(entry)

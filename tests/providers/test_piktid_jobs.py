@@ -127,3 +127,112 @@ def test_a_429_on_a_piktid_poll_makes_every_worker_wait(run, sandbox):
     assert job.status == "running"  # polls again later
     # Not only this job: any call with this account now waits out the Retry-After.
     assert 30 < ratelimit.reserve("piktid", "sandbox@example.com") <= 40
+
+
+def _timed_out_piktid_job(run, sandbox):
+    """A PiktID job that failed with ``timeout`` while polling (the sandbox never delivers)."""
+    sandbox.configure(piktid_delay=10_000)
+    [job] = run(
+        jobs.create_jobs,
+        "uncrop",
+        provider="piktid",
+        objects=[photo(make_image(100, 100))],
+        field="image",
+        params={"left": 8},
+    )
+    job = run(run_due_job, job)
+    state = {**job.vendor_state, "generated_at": job.vendor_state["generated_at"] - 601}
+    ImageJob.objects.filter(pk=job.pk).update(vendor_state=state)
+    job = run(run_due_job, job)
+    assert (job.status, job.error_code) == ("failed", "timeout")
+    return job
+
+
+def test_a_retry_after_a_poll_timeout_starts_over(run, sandbox):
+    job = _timed_out_piktid_job(run, sandbox)
+    sandbox.configure(piktid_delay=0)
+    assert run(jobs.retry, job)
+    job.refresh_from_db()
+    # Generated again (the old generate time is gone), the first poll scheduled.
+    assert (job.status, job.vendor_state["step"]) == ("running", "generating"), job.error_message
+    job = run(run_due_job, job)
+    assert job.status == "succeeded", job.error_message
+    assert (job.result_width, job.result_height) == (108, 100)
+    assert calls(sandbox, "piktid", "target") == 1
+    assert calls(sandbox, "piktid", "generate") == 2
+
+
+def test_a_retry_a_day_later_uploads_again(run, sandbox):
+    # PiktID deletes uploads after 24 hours: the stored image id is no use any more.
+    job = _timed_out_piktid_job(run, sandbox)
+    sandbox.configure(piktid_delay=0)
+    state = {**job.vendor_state, "uploaded_at": job.vendor_state["uploaded_at"] - 86_400}
+    ImageJob.objects.filter(pk=job.pk).update(vendor_state=state)
+    assert run(jobs.retry, job)
+    job = run(run_due_job, job)
+    assert job.status == "succeeded", job.error_message
+    assert calls(sandbox, "piktid", "target") == 2
+    assert calls(sandbox, "piktid", "generate") == 2
+
+
+def test_a_generate_whose_answer_was_lost_is_polled_for_not_paid_twice(run, sandbox, settings):
+    # PiktID carries the generate out (and charges) but its answer comes after our read
+    # timeout: the retry looks for that generation's result before generating again.
+    from tests.jobs.support import imageops_settings
+
+    imageops_settings(settings, TIMEOUT=(5, 1))
+    sandbox.configure(piktid_delay=0)
+    sandbox.fail_next("piktid", kind="late", seconds=30, endpoint="generate")
+    [job] = run(
+        jobs.create_jobs,
+        "uncrop",
+        provider="piktid",
+        objects=[photo(make_image(100, 100))],
+        field="image",
+        params={"top": 12},
+    )
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("pending", "vendor_unavailable")
+    assert job.vendor_state["step"] == "requested"
+    job = run(run_due_job, job)  # no second generate: a poll is scheduled
+    assert (job.status, job.vendor_state["step"]) == ("running", "recovering")
+    job = run(run_due_job, job)  # the poll finds the first generation's result
+    assert job.status == "succeeded", job.error_message
+    assert (job.result_width, job.result_height) == (100, 112)
+    counters = sandbox.counters()["piktid"]
+    assert counters["endpoints"]["generate"] == 1
+    assert counters["credits_consumed"] == 1
+
+
+def test_an_unconfirmed_generate_without_a_result_is_generated_again(run, sandbox, settings):
+    # The answer was lost and no result ever shows up: after TIMEOUT seconds from the request
+    # the job generates again (bounded: it does not wait for ever).
+    from tests.jobs.support import imageops_settings
+
+    imageops_settings(settings, TIMEOUT=(5, 1))
+    sandbox.configure(piktid_delay=10_000)
+    sandbox.fail_next("piktid", kind="late", seconds=30, endpoint="generate")
+    [job] = run(
+        jobs.create_jobs,
+        "uncrop",
+        provider="piktid",
+        objects=[photo(make_image(100, 100))],
+        field="image",
+        params={"top": 12},
+    )
+    job = run(run_due_job, job)
+    assert job.vendor_state["step"] == "recovering"
+    job = run(run_due_job, job)  # nothing yet, still within TIMEOUT
+    assert (job.status, job.vendor_state["step"]) == ("running", "recovering")
+    assert calls(sandbox, "piktid", "generate") == 1
+    state = {**job.vendor_state, "generated_at": job.vendor_state["generated_at"] - 601}
+    ImageJob.objects.filter(pk=job.pk).update(vendor_state=state)
+    job = run(run_due_job, job)  # nothing, window over: back to pending to start again
+    assert (job.status, job.vendor_state["step"]) == ("pending", "uploaded")
+    assert "polling" not in job.vendor_state
+    sandbox.configure(piktid_delay=0)
+    job = run(run_due_job, job)  # generates again
+    assert calls(sandbox, "piktid", "generate") == 2
+    job = run(run_due_job, job)
+    assert job.status == "succeeded", job.error_message
+    assert calls(sandbox, "piktid", "target") == 1

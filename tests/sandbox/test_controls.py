@@ -106,6 +106,15 @@ def test_late_fault_does_the_work_then_answers_after_the_read_timeout(sandbox):
     assert reimagine(timeout=5).status_code == 200
 
 
+def test_a_fault_for_one_endpoint_waits_for_a_call_to_it(sandbox):
+    sandbox.fail_next("clippingmagic", status=500, endpoint="images")
+    assert requests.get(ACCOUNT, auth=CM_AUTH).status_code == 200
+    response = requests.get(f"{URL}/clippingmagic/api/v1/images", auth=CM_AUTH)
+    assert response.status_code == 500
+    assert requests.get(f"{URL}/clippingmagic/api/v1/images", auth=CM_AUTH).status_code == 200
+    assert sandbox.counters()["clippingmagic"]["faults_injected"] == 1
+
+
 def test_latency_applies_to_vendor_requests(sandbox):
     sandbox.configure(latency_ms=300)
     started = time.monotonic()

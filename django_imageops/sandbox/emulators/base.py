@@ -184,10 +184,10 @@ class Emulator:
         """Add ``amount`` to this vendor's counter ``counter`` (e.g. ``"rate_limited"``)."""
         self.sandbox.counters.bump(self.name, counter, amount)
 
-    def take_fault(self, *kinds: str):
-        """One use of the first queued fault of ``kinds`` for this vendor (counted as
-        injected), or None."""
-        fault = self.sandbox.faults.take(self.name, kinds)
+    def take_fault(self, *kinds: str, endpoint: str | None = None):
+        """One use of the first queued fault of ``kinds`` for this vendor that applies to a
+        call to ``endpoint`` (counted as injected), or None."""
+        fault = self.sandbox.faults.take(self.name, kinds, endpoint)
         if fault is not None:
             self.count("faults_injected")
         return fault

@@ -186,7 +186,7 @@ class PiktidEmulator(Emulator):
         task_id = uuid.uuid4().hex
         now = time.time()
         data: dict[str, Any] = {"id_image": image_id, "address": image_id, "id_task": task_id}
-        if self.take_fault("notification_error") is not None:
+        if self.take_fault("notification_error", endpoint="generate") is not None:
             name = "error"
             data["msg"] = "Generation failed (sandbox fault)"
         else:
