@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.text import get_text_list
 from django.utils.translation import gettext_lazy as _
 
 from .. import ratelimit
@@ -43,16 +44,28 @@ class _Stop(BaseException):
     ends here. A ``BaseException`` so that a provider's ``except Exception`` lets it through."""
 
 
-def plain_message(exc: VendorError, label: Any) -> str:
-    """The vendor's reason in plain words (stored in ``error_message``); ``label`` names the
-    vendor."""
-    vendor = label or _("The vendor")
+def plain_message(exc: VendorError, provider: Provider) -> str:
+    """The vendor's reason in plain words (stored in ``error_message``), naming the vendor by
+    ``provider.label``; a refused credential names the settings that hold the provider's
+    ``credentials`` (e.g. "Check EMAIL and PASSWORD in IMAGEOPS['VENDORS']['piktid']")."""
+    vendor = provider.label or _("The vendor")
     status = f" (HTTP {exc.status_code})" if exc.status_code else ""
     reason = exc.message or ""
     if isinstance(exc, AuthenticationError):
         text = _(
-            "%(vendor)s refused our credentials%(status)s: %(reason)s. Check the API key in "
-            "IMAGEOPS['VENDORS']."
+            "%(vendor)s refused our credentials%(status)s: %(reason)s. Check %(settings)s in "
+            "IMAGEOPS['VENDORS']['%(key)s']."
+        )
+        names = list(provider.credentials) or ["API_KEY"]
+        return str(
+            text
+            % {
+                "vendor": vendor,
+                "status": status,
+                "reason": reason.rstrip(". "),
+                "settings": get_text_list(names, _("and")),
+                "key": provider.vendor,
+            }
         )
     elif isinstance(exc, InsufficientCredits):
         text = _(
@@ -224,7 +237,7 @@ class RunContext(_Context):
                 seconds=round(time.monotonic() - started, 3),
             )
             self._back_off_if_told(exc)
-            message = plain_message(exc, provider.label)
+            message = plain_message(exc, provider)
             if not exc.retryable:
                 fail(job, exc.error_code, message)
             elif self.polling:

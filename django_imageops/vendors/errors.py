@@ -54,7 +54,8 @@ class VendorError(Exception):
 
 
 class AuthenticationError(VendorError):
-    """401/403: the API key (or PiktID account) is missing, wrong or revoked."""
+    """401/403: the credentials are missing, wrong or revoked (an API key; PiktID's account
+    e-mail and password, or its tokens)."""
 
     error_code = "authentication"
 

@@ -236,3 +236,26 @@ def test_an_unconfirmed_generate_without_a_result_is_generated_again(run, sandbo
     job = run(run_due_job, job)
     assert job.status == "succeeded", job.error_message
     assert calls(sandbox, "piktid", "target") == 1
+
+
+def test_a_refused_piktid_login_names_the_e_mail_and_password(run, sandbox, settings):
+    import copy
+
+    conf = copy.deepcopy(settings.IMAGEOPS)
+    conf["VENDORS"]["piktid"]["PASSWORD"] = "not-the-password"
+    settings.IMAGEOPS = conf
+    [job] = run(
+        jobs.create_jobs,
+        "uncrop",
+        provider="piktid",
+        objects=[photo(make_image(100, 100))],
+        field="image",
+        params={"left": 8},
+    )
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("failed", "authentication")
+    assert "API key" not in job.error_message
+    assert "Check EMAIL and PASSWORD in IMAGEOPS['VENDORS']['piktid']" in job.error_message
+    assert "e-mail or password" in job.error_message  # PiktID's own reason
+    assert "not-the-password" not in job.error_message
+    assert calls(sandbox, "piktid", "target") == 0
