@@ -47,7 +47,8 @@ class _Stop(BaseException):
 def plain_message(exc: VendorError, provider: Provider) -> str:
     """The vendor's reason in plain words (stored in ``error_message``), naming the vendor by
     ``provider.label``; a refused credential names the settings that hold the provider's
-    ``credentials`` (e.g. "Check EMAIL and PASSWORD in IMAGEOPS['VENDORS']['piktid']")."""
+    ``credentials`` under its vendor's key (e.g. "Check API_ID and API_KEY in
+    IMAGEOPS['VENDORS'][...]"), not always an API key."""
     vendor = provider.label or _("The vendor")
     status = f" (HTTP {exc.status_code})" if exc.status_code else ""
     reason = exc.message or ""
