@@ -1,4 +1,4 @@
-"""The REST API of django_imageops (Django REST framework, OpenAPI 3 via drf-spectacular).
+"""The REST API of django_imageops (Django REST framework; OpenAPI 3 with drf-spectacular).
 
 Include it under a prefix of your choosing::
 

@@ -23,11 +23,11 @@ from typing import NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..fields import DerivedImageField, DerivedImageState
 from ..models import ImageJob
+from .openapi import extend_schema_field
 
 
 class DerivedImageSerializer(serializers.Serializer):

@@ -12,8 +12,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
@@ -31,6 +29,7 @@ from ..providers import (
     vendor_choices,
 )
 from .fields import ImageJobResultField  # noqa: F401  (public: ``api.serializers.ImageJobResultField``)
+from .openapi import OpenApiTypes, extend_schema_field
 
 
 def drf_errors(exc: DjangoValidationError) -> dict[str, list]:

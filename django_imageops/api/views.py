@@ -8,13 +8,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
@@ -25,6 +18,13 @@ from rest_framework.response import Response
 from .. import jobs
 from ..models import ImageJob
 from ..providers import provider_choices
+from .openapi import (
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiTypes,
+    extend_schema,
+    extend_schema_view,
+)
 from .permissions import IsActiveAuthenticated, IsJobOwnerOrStaff, visible_jobs
 from .serializers import (
     ImageJobCreateSerializer,
