@@ -2,6 +2,7 @@
 #   make test   creates .venv with python3, installs .[dev], runs the test suite
 #   make demo   runs every operation x provider on the sample photos (embedded sandbox + S3)
 #   make serve  the example project with the embedded sandbox + S3, and an admin user
+#   make docs   installs .[docs] too, builds docs/ into docs/_build/html (warnings are errors)
 PYTHON ?= python3
 VENV ?= .venv
 # Optional pip requirement for Django itself, e.g. DJANGO='Django~=6.1.0'
@@ -11,14 +12,19 @@ PYTEST_ARGS ?=
 ADDRPORT ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: install test lint demo serve sandbox benchmarks clean
+.PHONY: install test lint docs demo serve sandbox benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' $(if $(DJANGO),'$(DJANGO)')
 	touch $(STAMP)
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]' $(if $(DJANGO),'$(DJANGO)')
+	touch $(DOCS_STAMP)
 
 install: $(STAMP)
 
@@ -28,6 +34,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+docs: $(DOCS_STAMP)
+	rm -rf docs/_build
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs/_build/html/index.html"
 
 demo: $(STAMP)
 	$(BIN)/python example_project/manage.py imageops_demo
@@ -39,4 +50,4 @@ sandbox: $(STAMP)
 	$(BIN)/python -m django_imageops.sandbox
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache example_project/var
+	rm -rf $(VENV) .pytest_cache .ruff_cache example_project/var docs/_build docs/_generated dist

@@ -20,21 +20,26 @@ marker, an HTML comment that GitHub and the docs site do not show, on the line b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import SkipTest
 
 from sybil import Example, Sybil
+from sybil.example import NotEvaluated
 from sybil.parsers.markdown import CodeBlockParser, SkipParser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "mysite"
 _TARGET = re.compile(r"\A#\s*(?P<path>[\w/]+\.py)\b")
+_CHECKED_BY_CHECK = {"settings", "urls", "models", "admin", "apps"}
 _ENVIRON = re.compile(r"""os\.environ\[["'](\w+)["']\]""")
 
 
@@ -101,8 +106,8 @@ class SnippetSite:
             self.apps.add(app)
         return self.root / target
 
-    def paste(self, source: str, where: str = "") -> None:
-        """Append a ``# <file>.py`` snippet to its file, then check the project.
+    def paste(self, source: str, where: str = "", check: bool = True) -> None:
+        """Append a ``# <file>.py`` snippet to its file, then (``check``) check the project.
 
         ``where`` (e.g. ``"README.md, line 40"``) goes into the file as a comment.
         """
@@ -118,13 +123,32 @@ class SnippetSite:
             self.modules.append(module)
         with open(path, "a") as file:
             file.write(f"\n\n# --- pasted from {where or 'a snippet'} ---\n{source}")
-        self.check()
+        if check:
+            self.check()
 
     def check(self) -> None:
-        """``manage.py check`` passes and every module pasted into imports."""
+        """``manage.py check`` passes and every module pasted into imports.
+
+        ``check`` itself imports the settings, URLconf, models and admin modules; any other
+        (``shop/serializers.py``) is imported with ``manage.py shell -c``.
+        """
         self.manage("check", "--fail-level", "ERROR")
-        imports = "; ".join(f"import {module}" for module in self.modules)
-        self.manage("shell", "-c", imports)
+        others = [m for m in self.modules if m.rsplit(".", 1)[-1] not in _CHECKED_BY_CHECK]
+        if others:
+            self.manage("shell", "-c", "; ".join(f"import {module}" for module in others))
+
+    def copy(self, root: Path) -> SnippetSite:
+        """A copy of this project in the empty directory ``root``."""
+        shutil.copytree(self.root, root, dirs_exist_ok=True)
+        return SnippetSite(
+            root,
+            python=self.python,
+            timeout=self.timeout,
+            apps=set(self.apps),
+            modules=list(self.modules),
+            environ=dict(self.environ),
+            created=self.created,
+        )
 
     def execute(self, source: str) -> str:
         """Run a script snippet with ``manage.py shell -c``; returns what it printed."""
@@ -146,28 +170,57 @@ def evaluate(example: Example, site: SnippetSite) -> None:
         raise SnippetError(f"the snippet at {where} does not work as pasted:\n{exc}") from None
 
 
-def snippet_sybil(
-    site_root: Callable[[dict], Path] | None = None, python: str = sys.executable
-) -> Sybil:
-    """A ``Sybil`` for Markdown files whose Python blocks run in a ``SnippetSite``.
+def _parse(path: Path, evaluator: Callable[[Example], None]):
+    return Sybil(parsers=[CodeBlockParser("python", evaluator), SkipParser()]).parse(path)
 
-    ``site_root(namespace)`` gives each document's (empty) project directory; by default a
-    directory from pytest's ``tmp_path_factory`` (a fixture the pytest integration puts in
-    the document's namespace). ``python`` is the interpreter the projects run with.
+
+def quickstart_site(root: Path, python: str = sys.executable) -> SnippetSite:
+    """The project a reader has after README's quickstart: its file snippets pasted, checked."""
+    site = SnippetSite(root, python=python)
+
+    def paste(example: Example) -> None:
+        if _TARGET.match(example.parsed):
+            site.paste(example.parsed, f"README.md, line {example.line}", check=False)
+
+    for example in _parse(REPO_ROOT / "README.md", paste):
+        with contextlib.suppress(SkipTest, NotEvaluated):  # a skipped block is not pasted
+            example.evaluate()
+    site.check()
+    return site
+
+
+#: Documents whose snippets start from a bare ``startproject``; the others start from the
+#: project README's quickstart made (what their reader has done first).
+FROM_SCRATCH = {"README.md", "docs/tutorial.md"}
+
+
+def snippet_sybil(python: str = sys.executable) -> Sybil:
+    """A ``Sybil`` (pytest integration) that runs the Python blocks of README.md and docs/.
+
+    Each document gets its own project under pytest's ``tmp_path_factory``: a bare
+    ``startproject`` for ``FROM_SCRATCH`` documents, else a copy of ``quickstart_site`` (made
+    once per session). ``python`` is the interpreter the projects run with.
     """
+    bases: dict[str, SnippetSite] = {}
 
-    def default_root(namespace: dict) -> Path:
-        return namespace["tmp_path_factory"].mktemp("snippet-site")
+    def site_for(example: Example) -> SnippetSite:
+        factory = example.namespace["tmp_path_factory"]
+        document = Path(example.path).relative_to(REPO_ROOT).as_posix()
+        root = factory.mktemp("snippet-site")
+        if document in FROM_SCRATCH:
+            return SnippetSite(root, python=python)
+        if "quickstart" not in bases:
+            bases["quickstart"] = quickstart_site(factory.mktemp("quickstart-site"), python)
+        return bases["quickstart"].copy(root)
 
     def evaluator(example: Example) -> None:
-        namespace = example.namespace
-        if "site" not in namespace:
-            namespace["site"] = SnippetSite((site_root or default_root)(namespace), python=python)
-        evaluate(example, namespace["site"])
+        if "site" not in example.namespace:
+            example.namespace["site"] = site_for(example)
+        evaluate(example, example.namespace["site"])
 
     return Sybil(
         parsers=[CodeBlockParser("python", evaluator), SkipParser()],
         path=str(REPO_ROOT),
         patterns=["README.md", "docs/*.md", "docs/*/*.md"],
-        fixtures=[] if site_root else ["tmp_path_factory"],
+        fixtures=["tmp_path_factory"],
     )
