@@ -67,8 +67,10 @@ def build(dist: Path) -> tuple[Path, Path]:
     run(sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT))
     (sdist,) = dist.glob("*.tar.gz")
     (wheel,) = dist.glob("*.whl")
-    print(f"{sdist.name} ({sdist.stat().st_size:,} bytes), {wheel.name} "
-          f"({wheel.stat().st_size:,} bytes)")
+    print(
+        f"{sdist.name} ({sdist.stat().st_size:,} bytes), {wheel.name} "
+        f"({wheel.stat().st_size:,} bytes)"
+    )
     return sdist, wheel
 
 
@@ -78,7 +80,7 @@ def check_contents(sdist: Path, wheel: Path) -> None:
     with tarfile.open(sdist) as archive:
         top = {Path(name).parts[1] for name in archive.getnames() if len(Path(name).parts) > 1}
     stray = top - SDIST_TOP_LEVEL - {"PKG-INFO", ".gitignore"}  # both added by hatchling
-    if stray or not SDIST_TOP_LEVEL <= top:
+    if stray or not top >= SDIST_TOP_LEVEL:
         sys.exit(f"sdist top level is {sorted(top)}; expected {sorted(SDIST_TOP_LEVEL)}")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -87,7 +89,8 @@ def check_contents(sdist: Path, wheel: Path) -> None:
     missing = [name for name in WHEEL_MUST_HAVE if name not in names]
     if not any(n.endswith(".dist-info/licenses/LICENSE") for n in names):
         missing.append("*.dist-info/licenses/LICENSE")
-    outside = sorted({n.split("/")[0] for n in names} - {"django_imageops", Path(metadata).parts[0]})
+    allowed = {"django_imageops", Path(metadata).parts[0]}
+    outside = sorted({name.split("/")[0] for name in names} - allowed)
     if missing or outside:
         sys.exit(f"wheel lacks {missing} / has stray top-level entries {outside}")
     for field in ("License-Expression: MIT", "Project-URL: Documentation", "Requires-Python"):
@@ -102,7 +105,7 @@ def readme_install_line() -> str:
     install = text[text.index("## Install") :]
     match = re.search(r'^pip install "django-imageops(\[[\w,]+\])?"', install, re.M)
     if match is None:
-        sys.exit("README.md's Install section has no `pip install \"django-imageops[...]\"` line")
+        sys.exit('README.md\'s Install section has no `pip install "django-imageops[...]"` line')
     return match[0]
 
 
