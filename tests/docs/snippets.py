@@ -174,19 +174,26 @@ def _parse(path: Path, evaluator: Callable[[Example], None]):
     return Sybil(parsers=[CodeBlockParser("python", evaluator), SkipParser()]).parse(path)
 
 
-def quickstart_site(root: Path, python: str = sys.executable) -> SnippetSite:
-    """The project a reader has after README's quickstart: its file snippets pasted, checked."""
+def document_site(document: Path, root: Path, python: str = sys.executable) -> SnippetSite:
+    """The project a reader has after pasting every file snippet of ``document`` (a path under
+    the repository), checked once at the end; skipped blocks are left out."""
     site = SnippetSite(root, python=python)
+    where = document.relative_to(REPO_ROOT)
 
     def paste(example: Example) -> None:
         if _TARGET.match(example.parsed):
-            site.paste(example.parsed, f"README.md, line {example.line}", check=False)
+            site.paste(example.parsed, f"{where}, line {example.line}", check=False)
 
-    for example in _parse(REPO_ROOT / "README.md", paste):
+    for example in _parse(document, paste):
         with contextlib.suppress(SkipTest, NotEvaluated):  # a skipped block is not pasted
             example.evaluate()
     site.check()
     return site
+
+
+def quickstart_site(root: Path, python: str = sys.executable) -> SnippetSite:
+    """The project a reader has after README's quickstart (``document_site`` of README.md)."""
+    return document_site(REPO_ROOT / "README.md", root, python)
 
 
 #: Documents whose snippets start from a bare ``startproject``; the others start from the
