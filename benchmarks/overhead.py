@@ -11,7 +11,7 @@ Django in this process (SQLite file database, the ImmediateBackend, results on S
   ``put_object`` of the answer.
 
 The two are interleaved image by image so that both see the same machine load. The S3 storage
-uses ``"transfer_config": TransferConfig(use_threads=False)`` (the README's recommendation:
+uses ``"transfer_config": TransferConfig(use_threads=False)`` (docs/howto/s3.md recommends it:
 results are small, and s3transfer's thread pool costs more than it saves for them).
 
 Prints both times, how long django-storages' ``S3Storage._save`` takes to store the same result

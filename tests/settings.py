@@ -128,7 +128,7 @@ STORAGES = {
             "region_name": "us-east-1",
             "file_overwrite": False,
             "querystring_auth": True,
-            # Small files: upload in the calling thread (README, "Jobs"; no s3transfer pool).
+            # Small files: upload in the calling thread (docs/howto/s3.md; no s3transfer pool).
             "transfer_config": TransferConfig(use_threads=False),
         },
     },

@@ -1,5 +1,6 @@
-"""Jobs through django-tasks-db's ``db_worker`` in a separate process (the README's one-machine
-worker): enqueued on commit, run by the worker, a retry deferred with ``run_after``."""
+"""Jobs through django-tasks-db's ``db_worker`` in a separate process (the one-machine worker of
+docs/howto/workers.md): enqueued on commit, run by the worker, a retry deferred with
+``run_after``."""
 
 from __future__ import annotations
 
