@@ -1,12 +1,14 @@
 """The hand-written reference pages name everything the code has, and nothing it lacks.
 
 The settings, system checks and signals pages are written by hand (their meanings need words),
-so these tests hold them to the code: every ``IMAGEOPS`` key (as merged, so a provider's own
-defaults count too), every ``django_imageops.E/W/I...`` check id in the package's source and
-every signal of ``django_imageops.signals``. The management commands' options are generated
-from their parsers; here every command must have its section. Relative links in README.md and
-docs/ must point at files that exist (Sphinx checks links between pages; the README is not a
-page).
+so these tests hold them to the code: every ``IMAGEOPS`` key (the app's defaults and the options
+the registered providers read, ``Provider.option_defaults``), every vendor's settings key (each
+vendor's settings as merged over its providers' ``default_settings``), every
+``django_imageops.E/W/I...`` check id in the package's source and every signal of
+``django_imageops.signals``. The management commands' options are generated from their parsers;
+here every command must have its section. Relative links in README.md and docs/ must point at
+files that exist (Sphinx checks links between pages; the README is not a page), and the Python
+modules they name must exist.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.core.management import get_commands
 from django.dispatch import Signal
 
 import django_imageops
-from django_imageops import signals
+from django_imageops import providers, signals
 from django_imageops.conf import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,9 +44,21 @@ def _names(cell: str) -> set[str]:
     return set(re.findall(r"`([^`]+)`", cell))
 
 
+def _imageops_keys() -> set[str]:
+    """The top-level ``IMAGEOPS`` keys the app reads: its own and its providers' options."""
+    options = (provider.option_defaults for provider in providers.all_providers())
+    return set(get_settings()).union(*options)
+
+
+def _vendor_settings() -> dict[str, dict]:
+    """Each registered vendor's settings, as merged (its providers' defaults included)."""
+    vendors = {provider.vendor for provider in providers.all_providers()}
+    return {vendor: providers.vendor_settings(vendor) for vendor in vendors}
+
+
 def test_settings_page_lists_every_imageops_key_and_no_other():
     documented = set().union(*(_names(row[0]) for row in _rows("reference/settings.md")))
-    known = set(get_settings())
+    known = _imageops_keys()
     assert known - documented == set(), "IMAGEOPS keys missing from docs/reference/settings.md"
     vendor_keys = {row[1].strip("`") for row in _rows("reference/settings.md") if len(row) == 4}
     unknown = {name for name in documented - known if name.isupper()} - vendor_keys
@@ -57,9 +71,11 @@ def test_settings_page_lists_every_vendor_key():
         for row in _rows("reference/settings.md")
         if len(row) == 4
     }
+    vendors = _vendor_settings()
+    assert vendors, "no registered vendor: has the registry changed?"
     missing = {
         (vendor, key)
-        for vendor, values in get_settings()["VENDORS"].items()
+        for vendor, values in vendors.items()
         for key in values
         if (vendor, key) not in rows and ("any", key) not in rows
     }
@@ -112,3 +128,13 @@ def test_relative_links_point_at_files(path):
         and not (path.parent / target.split("#", 1)[0]).exists()
     ]
     assert broken == []
+
+
+@pytest.mark.parametrize("path", _markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_repository_paths_named_exist(path):
+    """A Python module of the repository a page names (``tests/jobs/test_worker.py``) exists:
+    modules move (issue 12 moved the job tests), pages must follow."""
+    root_dirs = "tests|django_imageops|benchmarks|example_project|docs"
+    named = re.findall(rf"`((?:{root_dirs})/[\w/]+\.py)`", path.read_text())
+    missing = [name for name in named if not (ROOT / name).exists()]
+    assert missing == []
