@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from django_imageops.admin import ImageJobInline, ImageOpsAdminMixin
 
-from .models import Photo, Product
+from .models import Photo, Picture, Product
 
 
 @admin.register(Photo)
@@ -15,4 +15,9 @@ class PhotoAdmin(ImageOpsAdminMixin, admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(ImageOpsAdminMixin, admin.ModelAdmin):
+    inlines = [ImageJobInline]
+
+
+@admin.register(Picture)
+class PictureAdmin(ImageOpsAdminMixin, admin.ModelAdmin):
     inlines = [ImageJobInline]

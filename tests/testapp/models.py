@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from django_imageops.conf import get_storage
 from django_imageops.fields import DerivedImageField
 
 
@@ -48,3 +49,18 @@ class Poster(models.Model):
 
     def __str__(self):
         return f"Poster {self.pk}"
+
+
+class Picture(models.Model):
+    """An image on the S3 storage whose size the model records (``width_field``/
+    ``height_field``): the operation forms check values against it without reading the file."""
+
+    name = models.CharField(max_length=100, blank=True)
+    image = models.ImageField(
+        upload_to="pictures/", storage=get_storage, width_field="width", height_field="height"
+    )
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self):
+        return self.name or f"Picture {self.pk}"
