@@ -117,3 +117,80 @@ def test_an_empty_optional_field_is_not_an_error():
     form = bound(UncropForm, provider="piktid", left="100", seed="", right="")
     assert form.is_valid(), form.errors
     assert form.job_kwargs()["params"] == {"left": 100, "right": 0, "top": 0, "bottom": 0}
+
+
+# -- rendering and size checks (issue 14: reusable forms, bug 3) -------------------------------
+
+
+def source(label, width=None, height=None, field="image"):
+    from django_imageops.sources import SourceImage
+
+    return SourceImage(None, field, f"{label}.png", f"/media/{label}.png", width, height, label)
+
+
+def test_the_form_renders_itself_as_aligned_fieldsets_without_admin_templates():
+    """``{{ form }}`` needs no admin context: a Wagtail view renders it the same way."""
+    from django.template import Context, Template
+
+    form = UncropForm(image_fields=FIELDS, sources=[source("Coffee", 512, 384)])
+    html = Template("{{ form }}").render(Context({"form": form}))
+    assert 'class="imageops-form imageops-form-uncrop"' in html
+    assert html.count('<fieldset class="module aligned imageops-fieldset"') == 3
+    assert '<h2 class="fieldset-heading">Offsets</h2>' in html
+    # The provider's own parameter sits in that provider's fieldset, shown only for it.
+    assert 'data-providers="clipdrop"' in html and 'name="seed"' in html
+    assert 'data-width="512" data-height="384"' in html and "Coffee" in html
+    assert "imageops-extend" in html  # the "extend to aspect ratio" presets
+    assert "admin/" not in "".join(form.media._js)
+
+
+def test_media_brings_cropper_only_for_crop():
+    crop_js = CropForm(image_fields=FIELDS).media._js
+    assert "django_imageops/vendor/cropperjs/cropper.min.js" in crop_js
+    assert crop_js[-1] == "django_imageops/forms/operation_form.js"
+    assert not any("cropper" in js for js in UncropForm(image_fields=FIELDS).media._js)
+
+
+def test_fieldsets_group_the_operations_and_the_providers_parameters():
+    sets = UncropForm(image_fields=FIELDS).fieldsets()
+    assert [[f.name for f in fs.fields] for fs in sets] == [
+        ["field", "provider"],
+        ["left", "right", "top", "bottom"],
+        ["seed"],
+    ]
+    assert [fs.providers for fs in sets] == [(), (), ("clipdrop",)]
+    # One provider: its own parameters are a fieldset named after it, always shown.
+    [only] = RemoveBackgroundForm(image_fields=FIELDS[:1]).fieldsets()
+    assert [f.name for f in only.fields] == ["mode", "test"] and only.providers == ()
+
+
+def test_values_failing_against_known_sizes_name_the_objects_under_the_field():
+    sources = [source("Coffee", 512, 512), source("Tea", 2000, 2000), source("Unknown")]
+    form = CropForm(
+        {"imageops_post": "yes", "field": "image", "x": "400", "y": "400"}
+        | {"width": "300", "height": "300"},
+        image_fields=FIELDS,
+        sources=sources,
+    )
+    assert not form.is_valid()
+    assert form.errors["width"] == [
+        "Coffee: x + width (700) is beyond the image's width of 512 pixels."
+    ]
+    assert form.errors["height"] == [
+        "Coffee: y + height (700) is beyond the image's height of 512 pixels."
+    ]
+
+
+def test_sources_of_another_field_are_not_checked():
+    form = bound(UncropForm, field="banner", provider="clipdrop", left="-600")
+    form.sources = [source("Coffee", 512, 512, field="image")]
+    assert form.is_valid(), form.errors
+
+
+def test_initial_values_follow_initial_and_the_defaults():
+    form = UncropForm(image_fields=FIELDS, initial={"provider": "piktid", "left": 192})
+    assert form.initial_values() == (
+        "piktid",
+        {"left": 192, "right": 0, "top": 0, "bottom": 0},
+    )
+    assert form.chosen_field() == "image"

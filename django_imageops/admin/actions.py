@@ -21,9 +21,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 
 from .. import jobs
+from ..cost_preview import estimate_response, initial_estimate
 from ..fields import DerivedImageField, derived_fields
 from ..forms import form_for_operation
 from ..models import ImageJob
+from ..sources import source_images
 from .display import batch_changelist_url
 
 #: Operation name -> action label (the model's own operation labels).
@@ -129,24 +131,41 @@ class ImageOpsAdminMixin:
     def imageops_action_view(self, request, queryset, operation: str):
         """The intermediate page of an operation action (GET-like first display, then POST).
 
-        Returns ``None`` after queueing (the admin redirects back to the changelist) or the
-        ``TemplateResponse`` of the page, re-shown with field errors for invalid input.
+        Three requests reach it: the first display (the changelist's action POST), the cost
+        line's refresh (``imageops_estimate``: JSON, see ``imageops_estimate_response``) and the
+        submission (``imageops_post``). On submission the values are checked against each
+        selected image whose size is known without downloading it (``width_field``/
+        ``height_field``, or a header read for at most ``sources.HEADER_READ_LIMIT`` objects).
+
+        Returns ``None`` after queueing (the admin redirects back to the changelist), the
+        ``TemplateResponse`` of the page (re-shown with field errors for invalid input), or the
+        estimate's ``JsonResponse``.
         """
         if not self.has_imageops_permission(request):
             raise PermissionDenied
         opts = self.model._meta
         form_class = form_for_operation(operation)
         selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-        form_kwargs = {"image_fields": self.get_imageops_fields(), "selected": selected}
-        if request.POST.get("imageops_post"):
+        form_kwargs = {
+            "image_fields": self.get_imageops_fields(),
+            "selected": selected,
+            "estimate_url": request.get_full_path(),
+            "preview_limit": self.imageops_preview_limit,
+        }
+        if request.POST.get("imageops_estimate"):
             form = form_class(request.POST, **form_kwargs)
+            return estimate_response(request, form, operation, queryset)
+        if request.POST.get("imageops_post"):
+            objects = list(queryset)
+            form = form_class(request.POST, **form_kwargs)
+            form.sources = source_images(objects, form.chosen_field())
             if form.is_valid():
                 batch = uuid.uuid4()
                 kwargs = form.job_kwargs()
                 try:
                     created = jobs.create_jobs(
                         operation,
-                        objects=queryset,
+                        objects=objects,
                         created_by=request.user,
                         batch=batch,
                         target_field=self.imageops_target_field(operation, kwargs["field"]),
@@ -155,36 +174,16 @@ class ImageOpsAdminMixin:
                 except ValidationError as error:
                     form.add_validation_error(error)
                 else:
-                    count = len(created)
-                    url = batch_changelist_url(batch, self.admin_site.name)
-                    self.message_user(
-                        request,
-                        format_html(
-                            '{} <a href="{}">{}</a>',
-                            ngettext(
-                                "%(count)d %(operation)s job queued.",
-                                "%(count)d %(operation)s jobs queued.",
-                                count,
-                            )
-                            % {
-                                "count": count,
-                                "operation": OPERATION_ACTION_LABELS[operation],
-                            },
-                            url,
-                            gettext("Follow the batch"),
-                        ),
-                        messages.SUCCESS,
-                    )
+                    self.imageops_queued_message(request, operation, len(created), batch)
                     return None
+            total = len(objects)
         else:
             form = form_class(**form_kwargs)
-
-        field_name = form["field"].value() or (form_kwargs["image_fields"] or [("", "")])[0][0]
-        total = queryset.count()
-        previews = []
-        for obj in queryset[: self.imageops_preview_limit]:
-            file = getattr(obj, field_name, None) if field_name else None
-            previews.append({"object": obj, "url": file.url if file else ""})
+            total = queryset.count()
+            previews = queryset[: self.imageops_preview_limit]
+            form.sources = source_images(previews, form.chosen_field(), read_headers=False)
+            form.estimate = initial_estimate(form, operation, queryset, request.user)
+        form.source_count = total
         context = {
             **self.admin_site.each_context(request),
             "title": OPERATION_ACTION_LABELS[operation],
@@ -194,14 +193,30 @@ class ImageOpsAdminMixin:
             "app_label": opts.app_label,
             "form": form,
             "media": self.media + form.media,
-            "previews": previews,
             "total": total,
-            "hidden_count": max(0, total - len(previews)),
             "objects_name": model_ngettext(opts, total),
             "selected": selected,
             "select_across": request.POST.get("select_across", "0"),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "crop_preview": operation == "crop",
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.imageops_action_template, context)
+
+    def imageops_queued_message(self, request, operation: str, count: int, batch) -> None:
+        """The success message: how many jobs were queued, and a link to their batch."""
+        url = batch_changelist_url(batch, self.admin_site.name)
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                ngettext(
+                    "%(count)d %(operation)s job queued.",
+                    "%(count)d %(operation)s jobs queued.",
+                    count,
+                )
+                % {"count": count, "operation": OPERATION_ACTION_LABELS[operation]},
+                url,
+                gettext("Follow the batch"),
+            ),
+            messages.SUCCESS,
+        )

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from django_imageops.models import ImageJob, ImageJobEvent
 from tests.conftest import make_image
-from tests.testapp.models import Photo
+from tests.testapp.models import Photo, Picture
 
 CHANGELIST = "admin:testapp_photo_changelist"
 
@@ -172,14 +172,12 @@ def test_uncrop_invalid_offset_reshows_the_form_with_the_field_error(
 
 
 @pytest.mark.django_db
-def test_crop_box_outside_the_image_fails_the_job_before_any_vendor_call(
+def test_crop_box_outside_the_image_is_refused_on_the_form_naming_the_object(
     admin_client, photo_file, sandbox
 ):
-    """The action does not read the selected images in the request (one storage GET each);
-    the job checks the box against the image when it runs, and fails with a clear message."""
-    from django_imageops import jobs
-
-    photos = make_photos(photo_file, 1)
+    """Bug 3: a small selection's sizes are read from the files' headers, so a box leaving the
+    image comes back under its field, naming the object; nothing is queued or paid for."""
+    photos = make_photos(photo_file, 2)
     response = post_action(
         admin_client,
         "imageops_crop",
@@ -191,8 +189,72 @@ def test_crop_box_outside_the_image_fails_the_job_before_any_vendor_call(
         width="60",  # 10 + 60 > 64 pixels
         height="10",
     )
+    assert response.status_code == 200
+    errors = response.context["form"].errors["width"]
+    assert sorted(errors) == [
+        f"{p.title}: x + width (70) is beyond the image's width of 64 pixels." for p in photos
+    ]
+    assert "Photo 0: x + width (70)" in response.content.decode()
+    assert ImageJob.objects.count() == 0
+    assert sandbox.counters()["pixlab"]["calls"] == 0
+
+
+@pytest.mark.django_db
+def test_offsets_cropping_the_image_away_are_refused_from_the_stored_size(admin_client, sandbox):
+    """Bug 3, from the model's width_field/height_field: no file is read (these do not even
+    exist on storage), the selection is over the header-read limit, and the failing objects are
+    named under the field, ten at most."""
+    pictures = Picture.objects.bulk_create(
+        Picture(name=f"Coffee {i}", image=f"pictures/missing-{i}.png", width=512, height=512)
+        for i in range(25)
+    )
+    payload = {
+        "action": "imageops_uncrop",
+        helpers.ACTION_CHECKBOX_NAME: [str(p.pk) for p in pictures],
+        "index": "0",
+        "imageops_post": "yes",
+        "field": "image",
+        "provider": "clipdrop",
+        "left": "-600",
+        "right": "0",
+        "top": "0",
+        "bottom": "0",
+    }
+    response = admin_client.post(reverse("admin:testapp_picture_changelist"), payload)
+    assert response.status_code == 200
+    errors = response.context["form"].errors["left"]
+    assert errors[0].endswith(": left + right crop away the whole 512-pixel width.")
+    assert errors[0].startswith("Coffee ")
+    assert len(errors) == 11
+    assert errors[-1] == "… and 15 more objects."
+    assert ImageJob.objects.count() == 0
+    assert sandbox.counters()["clipdrop"]["calls"] == 0
+
+
+@pytest.mark.django_db
+def test_crop_box_outside_an_image_of_unknown_size_fails_the_job_before_any_vendor_call(
+    admin_client, photo_file, sandbox
+):
+    """Over the header-read limit and without width_field, the size is not known in the
+    request: the job checks the box when it runs and fails with a clear message, no vendor
+    call."""
+    from django_imageops import jobs
+    from django_imageops.sources import HEADER_READ_LIMIT
+
+    photos = make_photos(photo_file, HEADER_READ_LIMIT + 1)
+    response = post_action(
+        admin_client,
+        "imageops_crop",
+        photos,
+        imageops_post="yes",
+        field="image",
+        x="10",
+        y="0",
+        width="60",
+        height="10",
+    )
     assert response.status_code == 302
-    job = jobs.run_job(ImageJob.objects.get().pk)
+    job = jobs.run_job(ImageJob.objects.first().pk)
     assert (job.status, job.error_code) == ("failed", "invalid_input")
     assert "beyond the image's width of 64 pixels" in job.error_message
     assert sandbox.counters()["pixlab"]["calls"] == 0

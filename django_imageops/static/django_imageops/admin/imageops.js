@@ -1,4 +1,5 @@
-/* django-imageops admin: batch progress polling, crop box preview, before/after at one scale. */
+/* django-imageops admin: batch progress polling, before/after at one scale. (The operation
+   forms' previews are in django_imageops/forms/operation_form.js.) */
 "use strict";
 (function () {
   // Batch progress: poll the JSON view, update counts, bar and row badges until done.
@@ -35,33 +36,6 @@
     if (panel.dataset.done !== "1") { setTimeout(tick, 1000); }
   }
 
-  // Crop: draw the x/y/width/height box over each selected image, scaled to its display size.
-  function cropPreview(form) {
-    const inputs = {};
-    for (const name of ["x", "y", "width", "height"]) { inputs[name] = form.elements[name]; }
-    if (!inputs.x) { return; }
-    function draw() {
-      const v = {};
-      for (const name in inputs) { v[name] = parseInt(inputs[name].value, 10); }
-      document.querySelectorAll(".imageops-preview").forEach(function (box) {
-        const img = box.querySelector("img");
-        const rect = box.querySelector(".imageops-crop-box");
-        if (!img || !rect || !img.naturalWidth) { return; }
-        if ([v.x, v.y, v.width, v.height].some(Number.isNaN)) { rect.hidden = true; return; }
-        const scale = img.clientWidth / img.naturalWidth;
-        rect.style.left = (v.x * scale) + "px";
-        rect.style.top = (v.y * scale) + "px";
-        rect.style.width = Math.max(0, Math.min(v.width, img.naturalWidth - v.x) * scale) + "px";
-        rect.style.height = Math.max(0, Math.min(v.height, img.naturalHeight - v.y) * scale) + "px";
-        rect.hidden = false;
-      });
-    }
-    form.addEventListener("input", draw);
-    document.querySelectorAll(".imageops-preview img").forEach(function (img) {
-      if (img.complete) { draw(); } else { img.addEventListener("load", draw); }
-    });
-  }
-
   // Before/after: one common scale so both images compare pixel for pixel.
   function sameScale(row) {
     const imgs = Array.from(row.querySelectorAll("img"));
@@ -84,8 +58,6 @@
   function init() {
     const panel = document.getElementById("imageops-progress");
     if (panel) { pollProgress(panel); }
-    const form = document.getElementById("imageops-action-form");
-    if (form) { cropPreview(form); }
     document.querySelectorAll(".imageops-same-scale").forEach(sameScale);
   }
   if (document.readyState === "loading") {
