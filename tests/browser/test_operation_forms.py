@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_imageops.models import ImageJob
+from django_imageops.models import ImageJob, VendorCredits
 from tests.browser.support import (
     WIDTHS,
     close_page,
@@ -122,9 +122,16 @@ def test_uncrop_preview_sizes_presets_and_cost_line(
             " return c.width / c.height; }"
         )
         assert abs(ratio - 16 / 9) < 0.05
-        # The cost line appears with valid values.
-        page.locator(".imageops-cost:text-matches('^2 jobs')").wait_for()
+        # The cost line appears with valid values, and follows the provider.
+        VendorCredits.objects.create(vendor="clipdrop", remaining=92)
+        page.check('input[name="provider"][value="clipdrop"]')
+        page.fill('input[name="bottom"]', "1")
+        cost.filter(has_text="2 jobs · 2 Clipdrop credits · known balance 92").wait_for()
         screenshot(page, "1-extend-16-9")
+        page.check('input[name="provider"][value="piktid"]')
+        cost.filter(has_text="2 jobs · 2 PiktID credits").wait_for()
+        page.check('input[name="provider"][value="clipdrop"]')
+        page.fill('input[name="bottom"]', "0")
 
         # Offsets cropping an image away: that image is marked and the server names it.
         for name, value in (("left", "-60"), ("right", "-60"), ("top", "0"), ("bottom", "0")):
