@@ -64,6 +64,25 @@ class ImageInfo:
         return self.width * self.height
 
 
+#: ``(content type, extension)`` of Pillow formats whose MIME type or first registered
+#: extension is not the usual one (an MPO is a JPEG with extra frames).
+_FILE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "MPO": ("image/jpeg", "jpg")}
+
+
+def file_type(info: ImageInfo) -> tuple[str, str]:
+    """``(content_type, extension)`` of an image from the format Pillow read in its bytes,
+    never from a file name or a client's ``Content-Type``: ``("image/png", "png")``. A format
+    Pillow knows no MIME type of gives ``application/octet-stream`` (served as a download).
+    """
+    known = _FILE_TYPES.get(info.format)
+    if known:
+        return known
+    Image.init()
+    extensions = [ext for ext, fmt in Image.registered_extensions().items() if fmt == info.format]
+    extension = extensions[0].lstrip(".") if extensions else "bin"
+    return Image.MIME.get(info.format) or "application/octet-stream", extension
+
+
 def read_bytes(file_or_bytes) -> bytes:
     """All bytes of ``file_or_bytes`` (bytes, or a file object read from its start)."""
     if isinstance(file_or_bytes, bytes | bytearray | memoryview):

@@ -10,14 +10,13 @@ import hashlib
 import os
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files.base import ContentFile
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
-from ..images import inspect_image, read_bytes
+from ..images import ImageInfo, file_type, inspect_image, read_bytes
 from ..models import ImageJob, ImageJobEvent
 from ..operations import get_operation
 from ..providers import Provider, get_provider
@@ -26,11 +25,19 @@ from .queue import enqueue_on_commit
 Kind = ImageJobEvent.Kind
 
 
-def _upload_name(upload, index: int) -> str:
-    name = os.path.basename(getattr(upload, "name", "") or "") or f"upload-{index}"
+def _upload_file(upload, index: int, data: bytes, info: ImageInfo | None) -> ContentFile:
+    """The file an upload is stored as: the client's name without its extension, then the
+    extension and ``Content-Type`` of the format sniffed from the bytes (``images.file_type``):
+    a PNG sent as ``page.html``/``text/html`` is stored as ``page.png``, ``image/png``."""
+    name = os.path.basename(getattr(upload, "name", "") or "")
     # Keep the name printable and short; the storage cleans it further.
-    name = "".join(c if c.isprintable() and c not in "\\/" else "_" for c in name)[:100]
-    return name or f"upload-{index}"
+    stem = "".join(c if c.isprintable() and c not in "\\/" else "_" for c in name)
+    stem = os.path.splitext(stem)[0].strip(". ")[:100] or f"upload-{index}"
+    content_type, extension = file_type(info) if info else ("application/octet-stream", "bin")
+    file = ContentFile(data, name=f"{stem}.{extension}")
+    # Storages that honour it (django-storages' S3) send it instead of guessing from the name.
+    file.content_type = content_type
+    return file
 
 
 def create_jobs(
@@ -103,10 +110,10 @@ def create_jobs(
     cleaned, provider = planned.params, planned.provider.name
     with transaction.atomic():
         while source_files:
-            job, content, name = source_files.pop(0)
-            job.source_file.save(name, ContentFile(content), save=False)
+            job, file = source_files.pop(0)
+            job.source_file.save(file.name, file, save=False)
             job.source_name = job.source_file.name
-            del content
+            del file
         jobs = ImageJob.objects.bulk_create(jobs)
         if any(job.pk is None for job in jobs):  # backends that do not return ids
             uuids = [job.uuid for job in jobs]
@@ -133,13 +140,14 @@ class Plan:
         provider: the provider that runs them.
         params: the cleaned parameters (``Provider.clean_params``).
         jobs: unsaved ``ImageJob`` instances, in input order (uploads have ``source_hash``).
-        source_files: ``(job, bytes, name)`` of each upload, to be stored with its job.
+        source_files: ``(job, file)`` of each upload, to be stored with its job: a
+            ``ContentFile`` named and typed after the format of its bytes (``_upload_file``).
     """
 
     provider: Provider
     params: dict
     jobs: list[ImageJob]
-    source_files: list[tuple[ImageJob, Any, str]] = dataclass_field(default_factory=list)
+    source_files: list[tuple[ImageJob, ContentFile]] = dataclass_field(default_factory=list)
 
 
 def plan_jobs(
@@ -172,7 +180,7 @@ def plan_jobs(
 
     errors: dict[str, list] = {}
     jobs: list[ImageJob] = []
-    source_files: list[tuple[ImageJob, Any, str]] = []
+    source_files: list[tuple[ImageJob, ContentFile]] = []
     if objects is not None:
         objects = list(objects)
         if not objects:
@@ -231,8 +239,8 @@ def plan_jobs(
             except OSError as exc:
                 errors.setdefault("image", []).append(str(exc))
                 continue
-            name = _upload_name(upload, index)
-            digest = _check(runner, cleaned, data, errors, "image", prefix=name)
+            name = os.path.basename(getattr(upload, "name", "") or "") or f"upload-{index}"
+            digest, info = _check(runner, cleaned, data, errors, "image", prefix=name)
             job = ImageJob(
                 operation=operation,
                 provider=provider,
@@ -242,7 +250,7 @@ def plan_jobs(
                 batch=batch,
             )
             jobs.append(job)
-            source_files.append((job, data, name))
+            source_files.append((job, _upload_file(upload, index, data, info)))
     # The jobs may run inline when they are created: do not keep a source's bytes alive.
     data = None
     if errors:
@@ -250,8 +258,10 @@ def plan_jobs(
     return Plan(runner, cleaned, jobs, source_files)
 
 
-def _check(provider: Provider, params, data, errors, key, prefix) -> str:
-    """Validate one source image into ``errors``; return its SHA-256 hex digest."""
+def _check(provider: Provider, params, data, errors, key, prefix) -> tuple[str, ImageInfo | None]:
+    """Validate one source image into ``errors``; return its SHA-256 hex digest and what
+    ``inspect_image`` read (None when it is not a usable image)."""
+    info = None
     try:
         info = inspect_image(data)
         provider.check_image(params, info)
@@ -262,4 +272,4 @@ def _check(provider: Provider, params, data, errors, key, prefix) -> str:
                 errors.setdefault(target, []).extend(f"{prefix}: {m}" for m in messages)
         else:
             errors.setdefault(key, []).extend(f"{prefix}: {m}" for m in exc.messages)
-    return hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(data).hexdigest(), info

@@ -145,6 +145,24 @@ def test_null_or_empty_optional_parameters_mean_not_given(
     assert "seed" not in stored and None not in stored.values()
 
 
+def test_an_upload_is_stored_under_the_format_of_its_bytes(alice_client, sandbox, s3, settings):
+    """A PNG with an HTML page appended, sent as ``page.html``, is stored (and served) as a
+    PNG, whatever name and Content-Type the client gave."""
+    data = make_image(64, 48) + b"<html><body><script>alert(document.cookie)</script></html>"
+    response = alice_client.post(
+        JOBS_URL,
+        {"operation": "reimagine", "image": upload(data, "page.html", "text/html")},
+        format="multipart",
+    )
+    assert response.status_code == 202, response.content
+    job = ImageJob.objects.get(uuid=response.json()["uuid"])
+    assert job.source_file.name == f"imageops/sources/{job.uuid}/page.png"
+    stored = s3.head_object(Bucket=settings.S3_BUCKET, Key=job.source_file.name)
+    assert stored["ContentType"] == "image/png"
+    served = requests.get(job.source_file.url, timeout=10)
+    assert served.headers["Content-Type"] == "image/png"
+
+
 def _truncated_png() -> bytes:
     buffer = io.BytesIO()
     Image.effect_noise((256, 256), 64).convert("RGB").save(buffer, "PNG")

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from django_imageops import jobs
 from django_imageops.models import ImageJob, ImageJobEvent
@@ -135,6 +136,27 @@ def test_create_jobs_from_uploads_stores_the_source(run, sandbox, s3):
     with pytest.raises(ValidationError) as exc:
         jobs.create_jobs("crop", uploads=[ContentFile(b"not an image", name="x.png")], params=CROP)
     assert "image" in exc.value.message_dict
+
+
+@pytest.mark.parametrize(
+    ("name", "image_format", "stored_as", "content_type"),
+    [
+        ("page.html", "PNG", "page.png", "image/png"),
+        ("photo.png", "JPEG", "photo.jpg", "image/jpeg"),
+        ("evil.svg", "GIF", "evil.gif", "image/gif"),
+        ("no-extension", "WEBP", "no-extension.webp", "image/webp"),
+    ],
+)
+def test_uploads_are_stored_under_their_sniffed_format(
+    run, sandbox, s3, name, image_format, stored_as, content_type
+):
+    """A valid image with an HTML page appended, sent as ``page.html``/``text/html``, must not
+    be served back as ``text/html``: the stored name and Content-Type come from the bytes."""
+    data = make_image(64, 48, image_format) + b"<html><script>alert(1)</script></html>"
+    upload = SimpleUploadedFile(name, data, "text/html")
+    [job] = run(jobs.create_jobs, "crop", uploads=[upload], params=CROP)
+    assert job.source_file.name == f"imageops/sources/{job.uuid}/{stored_as}"
+    assert s3_object(s3, job.source_file.name)["ContentType"] == content_type
 
 
 def test_batch_and_created_by_are_recorded(sandbox, django_user_model, settings):
