@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from .conf import get_storage
 from .operations import OperationName
 from .providers import provider_choices, vendor_choices
+from .redaction import job_redactor
 
 
 def source_upload_to(instance: ImageJob, filename: str) -> str:
@@ -228,10 +229,11 @@ class ImageJob(models.Model):
         }
 
     def error_summary(self) -> dict | None:
-        """``{"code", "message"}`` of the last error, or ``None`` when there is none."""
+        """``{"code", "message"}`` of the last error, or ``None`` when there is none. The
+        message is shown without any secret a vendor echoed (``redaction.job_redactor``)."""
         if not (self.error_code or self.error_message):
             return None
-        return {"code": self.error_code, "message": self.error_message}
+        return {"code": self.error_code, "message": job_redactor(self).text(self.error_message)}
 
     @property
     def source_storage_file(self):
@@ -280,7 +282,8 @@ class ImageJobEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.message[:60]}"
+        # Shown by the admin (the history inline): without secrets a vendor echoed.
+        return f"{self.get_kind_display()}: {job_redactor(self.job).text(self.message)[:60]}"
 
 
 class VendorCredits(models.Model):

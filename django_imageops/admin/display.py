@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 
 from ..models import ImageJob
 from ..providers import Provider, all_providers, find_provider
+from ..redaction import SENSITIVE_WORDS, is_sensitive  # noqa: F401  (SENSITIVE_WORDS: re-exported)
 
 THUMB_SIZE = 80  # pixels, the longer side of a list thumbnail
 
@@ -72,18 +73,13 @@ def job_result_url(job: ImageJob) -> str:
     return job.result.url if job.result else ""
 
 
-SENSITIVE_WORDS = ("key", "secret", "token", "password", "authorization")
-
-
 def redact(data):
     """A copy of JSON-like ``data`` with the values of keys naming a key, secret, token or
-    password replaced by ``"(hidden)"`` (translated; at any depth)."""
+    password (``redaction.is_sensitive``) replaced by ``"(hidden)"`` (translated; at any
+    depth)."""
     if isinstance(data, dict):
         hidden = gettext("(hidden)")
-        return {
-            k: hidden if any(word in str(k).lower() for word in SENSITIVE_WORDS) else redact(v)
-            for k, v in data.items()
-        }
+        return {k: hidden if is_sensitive(k) else redact(v) for k, v in data.items()}
     if isinstance(data, list):
         return [redact(v) for v in data]
     return data

@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import ImageJob, ImageJobEvent
+from ..redaction import job_redactor
 from .credits import CreditsViewMixin
 from .display import (
     CSS,
@@ -99,7 +100,7 @@ class ImageJobEventInline(admin.TabularInline):
     model = ImageJobEvent
     extra = 0
     can_delete = False
-    fields = ("created_at", "kind", "message", "data_display")
+    fields = ("created_at", "kind", "message_display", "data_display")
     readonly_fields = fields
     verbose_name = _("attempt history entry")
     verbose_name_plural = _("attempt history")
@@ -112,15 +113,23 @@ class ImageJobEventInline(admin.TabularInline):
         """Never: the history is read-only."""
         return False
 
+    def get_queryset(self, request):
+        """The entries with their job (``job_redactor`` reads it): no query per entry."""
+        return super().get_queryset(request).select_related("job")
+
+    @admin.display(description=_("message"))
+    def message_display(self, event):
+        """The entry's message without any secret a vendor echoed (``job_redactor``)."""
+        return job_redactor(event.job).text(event.message)
+
     @admin.display(description=_("data"))
     def data_display(self, event):
         """The entry's data as indented JSON, with keys, secrets, tokens and passwords hidden
-        (``redact``)."""
+        (``redact``), and any secret a vendor echoed replaced (``job_redactor``)."""
         if not event.data:
             return "-"
-        return format_html(
-            "<pre class='imageops-json'>{}</pre>", json.dumps(redact(event.data), indent=1)
-        )
+        data = redact(job_redactor(event.job).data(event.data, hide_keys=False))
+        return format_html("<pre class='imageops-json'>{}</pre>", json.dumps(data, indent=1))
 
 
 class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
@@ -173,7 +182,7 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
         ),
         (_("Before and after"), {"fields": ("before_after",)}),
         (_("Parameters"), {"fields": ("params_display",)}),
-        (_("Errors"), {"fields": ("error_code", "error_message")}),
+        (_("Errors"), {"fields": ("error_code", "error_message_display")}),
         (
             _("Timing"),
             {
@@ -283,11 +292,17 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
         return format_duration(job.duration)
 
     @admin.display(description=_("error"))
+    def error_message_display(self, job):
+        """The error message without any secret a vendor echoed (``job_redactor``)."""
+        return job_redactor(job).text(job.error_message)
+
+    @admin.display(description=_("error"))
     def error_display(self, job):
-        """The error message (else its code) cut to 80 characters; all of it in the tooltip."""
+        """The error message (else its code) cut to 80 characters; all of it in the tooltip.
+        Secrets a vendor echoed are replaced (``job_redactor``)."""
         if not job.error_message and not job.error_code:
             return ""
-        text = job.error_message or job.error_code
+        text = job_redactor(job).text(job.error_message) or job.error_code
         return format_html(
             '<span class="imageops-error" title="{}">{}</span>',
             text,
@@ -344,9 +359,8 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
         (``redact``)."""
         if not job.vendor_state:
             return "-"
-        return format_html(
-            "<pre class='imageops-json'>{}</pre>", json.dumps(redact(job.vendor_state), indent=2)
-        )
+        state = redact(job_redactor(job).data(job.vendor_state, hide_keys=False))
+        return format_html("<pre class='imageops-json'>{}</pre>", json.dumps(state, indent=2))
 
     @admin.display(description=_("editor"))
     def editor_link(self, job):

@@ -8,7 +8,11 @@
   balance, deleting the vendor-side copy): a limiter wait raises ``RateLimited``, vendor errors
   propagate to the caller, and nothing is recorded but what the provider notes or charges.
 
-Both keep the vendor's API tokens in ``VendorToken`` (per vendor and account).
+Both keep the vendor's API tokens in ``VendorToken`` (per vendor and account), and both redact
+(``redaction.Redactor``) what the vendor said before anyone stores or shows it: a vendor error
+is scrubbed before it is recorded or raised, notes and vendor ids before they are written, of
+the vendor's secret settings, the tokens the context loaded or stored and the job's image
+secret.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import ratelimit
 from ..models import ImageJob, VendorToken
-from ..providers import JobContext, Provider, vendor_settings
+from ..providers import JobContext, Provider, vendor_secrets, vendor_settings
+from ..redaction import Redactor
 from ..vendors import (
     AuthenticationError,
     InsufficientCredits,
@@ -102,6 +107,32 @@ class _Context(JobContext):
         self.settings = vendor_settings(provider.vendor)
         self.credential = provider.account(self.settings)
         self._client = None
+        self._redactor = Redactor(vendor_secrets(provider.vendor))
+
+    # Secrets out of whatever the vendor said.
+
+    def redact(self, value: Any) -> str:
+        """``str(value)`` without the vendor's secrets, its tokens or the job's image secret."""
+        return self._redactor_now().text(value)
+
+    def redact_data(self, value: Any) -> Any:
+        """A copy of JSON-like ``value`` with those secrets and the values of sensitive keys
+        (an image ``secret``, a ``token``...) replaced."""
+        return self._redactor_now().data(value)
+
+    def scrub(self, exc: VendorError) -> VendorError:
+        """Redact ``exc``'s message and body in place (before it is recorded or raised)."""
+        redactor = self._redactor_now()
+        exc.message = redactor.text(exc.message)
+        exc.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in exc.args)
+        if exc.body:
+            exc.body = redactor.text(exc.body.decode("utf-8", "replace")).encode()
+        return exc
+
+    def _redactor_now(self) -> Redactor:
+        if self.job is not None and self.job.vendor_secret:
+            self._redactor.add(self.job.vendor_secret)
+        return self._redactor
 
     # The job's data (read only for the provider).
 
@@ -144,9 +175,11 @@ class _Context(JobContext):
         ).first()
         if token is None:
             return None
+        self._redactor.add(token.access_token, token.refresh_token)
         return {"access_token": token.access_token, "refresh_token": token.refresh_token}
 
     def store_tokens(self, pair):
+        self._redactor.add(pair.get("access_token"), pair.get("refresh_token"))
         VendorToken.objects.update_or_create(
             vendor=self.provider.vendor,
             account=self.credential,
@@ -170,7 +203,9 @@ class _Context(JobContext):
     # Writes on the job.
 
     def note(self, message, **data):
-        record_event(self._job, self.note_kind, message, defer=True, **data)
+        record_event(
+            self._job, self.note_kind, self.redact(message), defer=True, **self.redact_data(data)
+        )
 
     def save_vendor_refs(self, *, image_id=None, secret=None, state=None):
         job = self._job
@@ -227,6 +262,7 @@ class RunContext(_Context):
         try:
             result = fn(self.client())
         except VendorError as exc:
+            self.scrub(exc)
             record_event(
                 job,
                 Kind.ERROR,
@@ -262,7 +298,7 @@ class RunContext(_Context):
             seconds=round(time.monotonic() - started, 3),
             credits_consumed=_num(result.credits_consumed),
             credits_remaining=_num(result.credits_remaining),
-            vendor_ids=dict(result.vendor_ids),
+            vendor_ids=self.redact_data(dict(result.vendor_ids)),
             bytes=len(result.content),
         )
         return result
@@ -285,10 +321,11 @@ class NowContext(_Context):
         try:
             return fn(self.client())
         except VendorError as exc:
+            self.scrub(exc)
             self._back_off_if_told(exc)
             raise
         finally:
             ratelimit.release(provider.vendor, self.credential)
 
     def note(self, message, **data):
-        record_event(self._job, self.note_kind, message, **data)
+        record_event(self._job, self.note_kind, self.redact(message), **self.redact_data(data))

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from ..models import ImageJob
 from ..providers import Provider, find_provider
+from ..redaction import job_redactor
 from .context import NowContext
 from .history import Kind, flush_events, record_event
 from .queue import enqueue
@@ -78,7 +79,9 @@ def request_review_result(job: ImageJob, image_id: str) -> None:
 
 def record_editor_error(job: ImageJob, *, status=None, code: str = "", message: str = "") -> None:
     """Record an error the vendor's editor reported in the browser (the job's status is kept,
-    so the person can open the editor again)."""
+    so the person can open the editor again), without the vendor's secrets."""
+    redactor = job_redactor(job)
+    message, code = redactor.text(message), redactor.text(code)
     record_event(job, Kind.EDITOR, f"editor error: {message}", status=status, code=code)
     update(
         job, error_code=("editor_" + code)[:64] if code else "editor_error", error_message=message

@@ -38,6 +38,7 @@ from ..providers import (
     WaitForEditor,
     find_provider,
 )
+from ..redaction import job_redactor
 from .context import RunContext, _Stop
 from .history import Kind, flush_events, record_event
 from .queue import requeue_early_delivery, take_fresh
@@ -92,7 +93,8 @@ def run_job(job_id: int) -> ImageJob | None:
         _run(job)
     except Exception as exc:
         logger.exception("run_job(%s) failed unexpectedly", job_id)
-        fail(job, "internal_error", _("Internal error: %(error)s") % {"error": exc})
+        reason = job_redactor(job).text(exc)  # it may quote what a vendor answered
+        fail(job, "internal_error", _("Internal error: %(error)s") % {"error": reason})
         job.refresh_from_db()
     finally:
         flush_events(job)
@@ -152,7 +154,7 @@ def _run(job: ImageJob) -> None:
     except _Stop:
         return
     if outcome is not None:
-        _handle(job, provider, outcome)
+        _handle(job, provider, outcome, ctx)
 
 
 def _start(job: ImageJob, provider: Provider, ctx: RunContext):
@@ -197,7 +199,9 @@ def _start(job: ImageJob, provider: Provider, ctx: RunContext):
     return provider.start(ctx, prepared)
 
 
-def _handle(job: ImageJob, provider: Provider, outcome) -> None:
+def _handle(job: ImageJob, provider: Provider, outcome, ctx: RunContext) -> None:
+    """Act on ``outcome``; its messages (the vendor's words, in a provider's sentence) are
+    stored without the vendor's secrets (``ctx.redact``)."""
     if isinstance(outcome, Result):
         finish_with_result(job, outcome.content, outcome.content_type, revision=outcome.revision)
     elif isinstance(outcome, PollLater):
@@ -205,12 +209,13 @@ def _handle(job: ImageJob, provider: Provider, outcome) -> None:
         schedule_poll(job, outcome.after_seconds, vendor_state=state)
     elif isinstance(outcome, StartAgain):
         set_later(job, vendor_state=without_polling({**job.vendor_state, **outcome.state}))
-        defer(job, outcome.after_seconds, outcome.message or "starting again")
+        defer(job, outcome.after_seconds, ctx.redact(outcome.message) or "starting again")
     elif isinstance(outcome, WaitForEditor):
         if transition(job, "wait_for_editor", error_code=""):
-            record_event(job, Kind.EDITOR, outcome.message, image_id=job.vendor_image_id)
+            message = ctx.redact(outcome.message)
+            record_event(job, Kind.EDITOR, message, image_id=job.vendor_image_id)
     elif isinstance(outcome, Failure):
-        fail(job, outcome.code, outcome.message)
+        fail(job, outcome.code, ctx.redact(outcome.message))
     else:
         raise TypeError(f"{provider!r} returned {outcome!r}, not a providers outcome")
 

@@ -43,8 +43,9 @@ def refresh_credits(provider: str | None = None) -> Decimal | None:
     if not candidates:
         raise ValueError(f"{provider} has no account endpoint; credits come with each call")
     chosen = candidates[0]
-    remaining, details = chosen.balance(NowContext(chosen))
-    record_balance(chosen.vendor, remaining, details)
+    ctx = NowContext(chosen)
+    remaining, details = chosen.balance(ctx)
+    record_balance(chosen.vendor, remaining, ctx.redact_data(details))
     return remaining
 
 

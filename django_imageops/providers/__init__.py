@@ -66,6 +66,7 @@ __all__ = [
     "providers_named",
     "reset",
     "vendor_choices",
+    "vendor_secrets",
     "vendor_settings",
 ]
 
@@ -84,6 +85,7 @@ class _Registry:
     providers: dict[tuple[str, str], Provider]
     errors: list[str]
     vendor_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vendor_secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _registry: _Registry | None = None
@@ -246,6 +248,21 @@ def vendor_settings(vendor: str) -> dict[str, Any]:
         merged.update(site or {})
         registry.vendor_settings[vendor] = merged
     return merged
+
+
+def vendor_secrets(vendor: str) -> tuple[str, ...]:
+    """The values of ``vendor``'s secret settings (``Provider.secrets`` of each of its
+    providers): API keys and passwords, never to be stored or shown (``redaction``). Empty for
+    a vendor no registered provider uses."""
+    registry = _get()
+    secrets = registry.vendor_secrets.get(vendor)
+    if secrets is None:
+        owners = [p for p in registry.providers.values() if p.vendor == vendor]
+        found: dict[str, None] = {}
+        for provider in owners:
+            found.update(dict.fromkeys(provider.secrets(vendor_settings(vendor))))
+        secrets = registry.vendor_secrets[vendor] = tuple(found)
+    return secrets
 
 
 def credential(vendor: str) -> str:

@@ -293,6 +293,10 @@ class Provider:
     #: The credential setting rate limits are kept per (the account); default: the first of
     #: ``credentials``.
     account_setting: str = ""
+    #: Names of the vendor settings whose values are secret (API keys, passwords): replaced by
+    #: ``[redacted]`` wherever a vendor's answer echoes them (``redaction``). None: all of
+    #: ``credentials`` (leave out public ones, such as an API Id a browser gets anyway).
+    secret_settings: tuple[str, ...] | None = None
     #: The vendor's settings defaults, merged under ``IMAGEOPS["VENDORS"][vendor]`` (like a
     #: django-storages backend's): ``BASE_URL`` is the real vendor URL, the credentials are
     #: empty, limits such as ``REQUESTS_PER_MINUTE``/``CONCURRENCY`` are the vendor's.
@@ -375,6 +379,12 @@ class Provider:
         (else the first credential) of the vendor's ``settings``."""
         name = self.account_setting or (self.credentials[0] if self.credentials else "")
         return str(settings.get(name) or "") if name else ""
+
+    def secrets(self, settings: Mapping[str, Any]) -> list[str]:
+        """The values of the ``secret_settings`` (default: ``credentials``) in the vendor's
+        ``settings`` that are set: what must never be stored or shown."""
+        names = self.credentials if self.secret_settings is None else self.secret_settings
+        return [str(settings[name]) for name in names if settings.get(name)]
 
     # -- validating and fitting (no vendor call) ----------------------------------------------
 

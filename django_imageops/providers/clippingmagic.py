@@ -48,6 +48,8 @@ class ClippingMagicRemoveBackground(Provider):
     operation = "remove_background"
     client_class = ClippingMagicClient
     credentials = ("API_ID", "API_KEY")
+    # The API Id is public (ClippingMagic.js gets it): only the key is secret.
+    secret_settings = ("API_KEY",)
     account_setting = "API_KEY"
     default_settings = {
         "API_ID": "",

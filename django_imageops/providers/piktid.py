@@ -57,6 +57,8 @@ class PiktidUncrop(Provider):
     operation = "uncrop"
     client_class = PiktidClient
     credentials = ("EMAIL", "PASSWORD")
+    # The e-mail names the account (shown with its stored tokens): the password is secret.
+    secret_settings = ("PASSWORD",)
     default_settings = {
         "EMAIL": "",
         "PASSWORD": "",
