@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from .. import jobs
 from ..models import ImageJob
 from ..providers import provider_choices
+from .exceptions import JSONErrorsMixin
 from .openapi import (
     OpenApiParameter,
     OpenApiResponse,
@@ -149,6 +150,7 @@ _LOCATION = OpenApiParameter(
     ),
 )
 class ImageJobViewSet(
+    JSONErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -295,7 +297,7 @@ class ImageJobViewSet(
             )
 
 
-class VendorCreditsViewSet(viewsets.GenericViewSet):
+class VendorCreditsViewSet(JSONErrorsMixin, viewsets.GenericViewSet):
     """Per-vendor credit balances as last reported by the vendors (staff only)."""
 
     permission_classes = [IsActiveAuthenticated, IsAdminUser]
