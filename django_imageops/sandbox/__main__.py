@@ -10,7 +10,7 @@ import logging
 import sys
 
 from .app import make_app
-from .config import SandboxConfig
+from .config import PIKTID_NOTIFICATION_NAMES, SandboxConfig
 from .emulators import EMULATORS
 from .server import quiet_handler
 
@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--piktid-email", default=defaults.piktid_email)
     parser.add_argument("--piktid-password", default=defaults.piktid_password)
+    parser.add_argument(
+        "--piktid-notification-name",
+        choices=PIKTID_NOTIFICATION_NAMES,
+        default=defaults.piktid_notification_name,
+        help="name of a finished PiktID generation's notification (default %(default)s)",
+    )
     parser.add_argument(
         "--credits",
         type=int,
@@ -82,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         api_id=args.api_id,
         piktid_email=args.piktid_email,
         piktid_password=args.piktid_password,
+        piktid_notification_name=args.piktid_notification_name,
         credits=args.credits,
         clipdrop_rpm=args.clipdrop_rpm,
         piktid_delay=args.piktid_delay,

@@ -13,6 +13,9 @@ from typing import Any
 
 from .emulators import VENDORS
 
+#: The names a finished PiktID generation's notification may have (``piktid_notification_name``).
+PIKTID_NOTIFICATION_NAMES = ("expand_generate", "edit_generate")
+
 
 @dataclass
 class SandboxConfig:
@@ -24,12 +27,17 @@ class SandboxConfig:
         api_key: the Clipdrop, ClippingMagic and PixLab API key accepted.
         api_id: the ClippingMagic API Id accepted (Basic auth user name).
         piktid_email, piktid_password: the PiktID account (Basic auth on ``POST /tokens``).
+        piktid_notification_name: the name of a finished generation's notification:
+            ``"expand_generate"`` (PiktID's expand page) or ``"edit_generate"`` (what its
+            official samples that call ``/edit/generate`` poll for).
         credits: credits each vendor starts with: an int for all, or ``{vendor: int}``.
         clipdrop_rpm: Clipdrop requests allowed per API key per rolling minute (then 429).
         piktid_delay: seconds from ``/edit/generate`` until its notification appears.
         latency_ms: delay added to every vendor request (milliseconds).
         piktid_token_ttl: seconds an access token lives (PiktID: 30 days).
         piktid_refresh_ttl: seconds a refresh token lives.
+        piktid_refresh_grace: seconds the old pair stays valid after a refresh (PiktID: 5);
+            a refresh token used again after that revokes every token.
         piktid_notification_ttl: seconds a notification lives after it appears (600).
         fault_timeout_seconds: how long a ``timeout`` fault holds a request by default.
         pixlab_fetch_timeout: seconds PixLab waits for an ``img`` URL.
@@ -41,15 +49,23 @@ class SandboxConfig:
     api_id: str = "1"
     piktid_email: str = "sandbox@example.com"
     piktid_password: str = "sandbox"
+    piktid_notification_name: str = "expand_generate"
     credits: int | dict[str, int] = 100
     clipdrop_rpm: int = 60
     piktid_delay: float = 5.0
     latency_ms: int = 0
     piktid_token_ttl: float = 30 * 24 * 3600.0
     piktid_refresh_ttl: float = 30 * 24 * 3600.0
+    piktid_refresh_grace: float = 5.0
     piktid_notification_ttl: float = 600.0
     fault_timeout_seconds: float = 10.0
     pixlab_fetch_timeout: float = 10.0
+
+    def __post_init__(self):
+        if self.piktid_notification_name not in PIKTID_NOTIFICATION_NAMES:
+            raise ValueError(
+                f"piktid_notification_name must be one of {', '.join(PIKTID_NOTIFICATION_NAMES)}"
+            )
 
     def with_overrides(
         self, overrides: dict[str, Any], vendors: Iterable[str] = VENDORS

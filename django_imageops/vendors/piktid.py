@@ -5,11 +5,22 @@ Flow: ``upload_target`` (``POST /expand/target``) -> ``generate_expand`` (``POST
 600 s after creation) -> ``download`` the result link -> ``delete_notification``.
 
 Authentication: ``POST /tokens`` with HTTP basic (account e-mail, password) gives an
-``access_token`` / ``refresh_token`` pair; requests carry ``Authorization: Bearer <access>``.
-On a 401 the client refreshes once with ``PUT /tokens`` JSON ``{"access_token",
-"refresh_token"}`` (reusing an old refresh token revokes all of the user's tokens, so the new
-pair replaces the old one at once and is handed to ``on_tokens`` to be persisted), and retries
-the request once. If the refresh is refused it logs in again with basic auth, once.
+``access_token`` / ``refresh_token`` pair (with ``access_expiration`` / ``refresh_expiration``,
+not needed here); requests carry ``Authorization: Bearer <access>``. On a 401 the client
+refreshes once with ``PUT /tokens`` JSON ``{"access_token", "refresh_token"}`` and retries the
+request once. After a refresh the old pair stays valid for 5 s, and a refresh token used after
+that revokes all of the user's tokens, so the new pair replaces the old one at once and is handed
+to ``on_tokens`` to be persisted. If the refresh is refused it logs in again with basic auth,
+once. A token answer without a ``refresh_token`` in its body may carry it in a ``refresh_token``
+cookie: it is read from there.
+
+Errors: ``{"code", "message", "description"}``, where ``message`` is only the HTTP reason
+phrase ("Bad Request") and ``description`` the reason a person needs (validation errors may
+add ``errors``); the client shows ``description``.
+
+Notifications: the expand page names a finished generation ``expand_generate``; PiktID's
+official samples that call ``/edit/generate`` poll for ``edit_generate``. The client polls for
+both (``NOTIFICATION_NAMES``) and accepts either.
 """
 
 from __future__ import annotations
@@ -35,8 +46,10 @@ from .errors import AuthenticationError, VendorError
 
 logger = logging.getLogger(__name__)
 
-#: Notification names this client asks for (the result and errors).
-NOTIFICATION_NAMES = "expand_generate,error"
+#: Names of a finished generation's notification: the expand page's and the samples'.
+RESULT_NOTIFICATIONS = ("expand_generate", "edit_generate")
+#: Notification names this client asks for (a result under either name, and errors).
+NOTIFICATION_NAMES = ",".join((*RESULT_NOTIFICATIONS, "error"))
 
 
 def _notification_data(notification: dict[str, Any]) -> dict[str, Any]:
@@ -106,8 +119,17 @@ class PiktidClient(BaseClient):
     # -- tokens -----------------------------------------------------------------------------
 
     def error_details(self, payload: Any) -> tuple[str, str | int | None] | None:
-        """PiktID errors: ``{"error": "..."}``, ``{"message": "..."}`` or ``{"msg": "..."}``."""
+        """PiktID errors: ``{"code", "message", "description"}``: the reason is
+        ``description`` (``message`` is only the reason phrase; ``code`` the HTTP status), with
+        a validation error's ``errors`` appended. Other shapes: ``{"error"}``, ``{"message"}``,
+        ``{"msg"}``, ``{"detail"}``."""
         if isinstance(payload, dict):
+            description = payload.get("description")
+            if isinstance(description, str) and description.strip():
+                text = description.strip()
+                if payload.get("errors"):
+                    text = f"{text.rstrip('.')}: {json.dumps(payload['errors'], default=str)}"
+                return text[:1000], None
             for key in ("error", "message", "msg", "detail"):
                 value = payload.get(key)
                 if isinstance(value, str) and value:
@@ -124,10 +146,8 @@ class PiktidClient(BaseClient):
                 vendor=self.vendor,
                 status_code=response.status_code,
             )
-        pair = {
-            "access_token": str(access),
-            "refresh_token": str(payload.get("refresh_token") or ""),
-        }
+        refresh = payload.get("refresh_token") or response.cookies.get("refresh_token") or ""
+        pair = {"access_token": str(access), "refresh_token": str(refresh)}
         self.tokens = pair
         if self.on_tokens is not None:
             self.on_tokens(dict(pair))
@@ -275,8 +295,9 @@ class PiktidClient(BaseClient):
         """One look at the notifications for ``image_id`` (call no faster than every 3 s).
 
         Endpoint: ``POST {base_url}/notification_by_name_json`` JSON
-        ``{"name_list": "expand_generate,error", "id_image": image_id}``. Only notifications
-        whose ``data`` names this image (as ``address`` or ``id_image``) count.
+        ``{"name_list": "expand_generate,edit_generate,error", "id_image": image_id}``: a
+        result is accepted under either name. Only notifications whose ``data`` names this
+        image (as ``address`` or ``id_image``) count.
 
         Returns:
             ``VendorResult`` whose ``data`` is ``{"state": "pending"|"succeeded"|"failed",
@@ -307,7 +328,7 @@ class PiktidClient(BaseClient):
             notification_id = notification.get("id")
             notification_id = None if notification_id is None else str(notification_id)
             name = notification.get("name")
-            if name == "expand_generate":
+            if name in RESULT_NOTIFICATIONS:
                 links = data.get("links") or []
                 link = links[0].get("l") if links and isinstance(links[0], dict) else None
                 if link:
@@ -322,7 +343,7 @@ class PiktidClient(BaseClient):
                     "state": "failed",
                     "link": None,
                     "notification_id": notification_id,
-                    "error": "expand_generate notification without a result link",
+                    "error": f"{name} notification without a result link",
                 }
             elif name == "error" and state["state"] == "pending":
                 state = {

@@ -259,3 +259,37 @@ def test_a_refused_piktid_login_names_the_e_mail_and_password(run, sandbox, sett
     assert "e-mail or password" in job.error_message  # PiktID's own reason
     assert "not-the-password" not in job.error_message
     assert calls(sandbox, "piktid", "target") == 0
+
+
+@pytest.mark.parametrize("name", ["expand_generate", "edit_generate"])
+def test_a_piktid_job_finishes_under_either_notification_name(run, sandbox, name):
+    sandbox.configure(piktid_delay=0, piktid_notification_name=name)
+    [job] = run(
+        jobs.create_jobs,
+        "uncrop",
+        provider="piktid",
+        objects=[photo(make_image(100, 100))],
+        field="image",
+        params={"right": 6},
+    )
+    job = run(run_due_job, job)
+    assert job.status == "succeeded", job.error_message
+    assert (job.result_width, job.result_height) == (106, 100)
+
+
+def test_piktids_reason_is_stored_not_its_reason_phrase(run, sandbox):
+    sandbox.configure(piktid_delay=0)
+    # The generate is refused (the sandbox's 402: no credits left) with PiktID's error shape.
+    sandbox.configure(credits={"piktid": 0})
+    [job] = run(
+        jobs.create_jobs,
+        "uncrop",
+        provider="piktid",
+        objects=[photo(make_image(100, 100))],
+        field="image",
+        params={"right": 6},
+    )
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("failed", "insufficient_credits")
+    assert "Not enough credits" in job.error_message
+    assert "Payment Required" not in job.error_message

@@ -80,6 +80,8 @@ def test_bad_upload_is_the_vendors_400(sandbox, piktid_token, send, name):
         assert body["error"]["message"]
     elif vendor == "pixlab":
         assert body["status"] == 400 and body["error"]
+    elif vendor == "piktid":
+        assert body["code"] == 400 and body["message"] == "Bad Request" and body["description"]
     else:
         assert set(body) == {"error"} and body["error"]
     counters = sandbox.counters()[vendor]

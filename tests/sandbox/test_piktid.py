@@ -36,9 +36,20 @@ def test_tokens_with_basic_auth_and_expirations(sandbox):
     response = requests.post(f"{API}/tokens", auth=PIKTID_LOGIN)
     assert response.status_code == 200
     tokens = response.json()
-    assert tokens["access_token"] and tokens["refresh_token"]
-    assert tokens["access_token_expiration"] and tokens["refresh_token_expiration"]
-    assert requests.post(f"{API}/tokens", auth=("sandbox@example.com", "no")).status_code == 401
+    assert set(tokens) == {
+        "access_token",
+        "access_expiration",
+        "refresh_token",
+        "refresh_expiration",
+    }
+    assert all(tokens.values())
+    refused = requests.post(f"{API}/tokens", auth=("sandbox@example.com", "no"))
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "code": 401,
+        "message": "Unauthorized",
+        "description": "Invalid e-mail or password",
+    }
     assert requests.post(f"{API}/tokens").status_code == 401
 
 
@@ -108,6 +119,33 @@ def test_name_list_as_a_list_and_other_images_filtered_out(sandbox, piktid_token
     assert [n["data"]["id_image"] for n in listed] == [first]
 
 
+@pytest.mark.parametrize("name", ["expand_generate", "edit_generate"])
+def test_the_result_notification_name_is_an_option(sandbox, piktid_token, name):
+    sandbox.configure(piktid_delay=0, piktid_notification_name=name)
+    image_id = upload(piktid_token, encode(noise_image(80, 80))).json()["image_id"]
+    requests.post(
+        f"{API}/edit/generate", headers=bearer(piktid_token), json={"id_image": image_id}
+    ).raise_for_status()
+    other = "edit_generate" if name == "expand_generate" else "expand_generate"
+
+    def listed(names):
+        return requests.post(
+            f"{API}/notification_by_name_json",
+            headers=bearer(piktid_token),
+            json={"name_list": names, "id_image": image_id},
+        ).json()["notifications_list"]
+
+    assert [n["name"] for n in listed(f"{name},error")] == [name]
+    assert listed(f"{other},error") == []
+
+
+def test_an_unknown_notification_name_is_refused(sandbox):
+    response = requests.post(
+        f"{URL}/_sandbox/config", json={"piktid_notification_name": "generate"}
+    )
+    assert response.status_code == 400
+
+
 def test_error_notification_fault(sandbox, piktid_token):
     sandbox.configure(piktid_delay=0)
     sandbox.fail_next("piktid", kind="notification_error")
@@ -120,19 +158,44 @@ def test_error_notification_fault(sandbox, piktid_token):
     assert sandbox.counters()["piktid"]["credits_consumed"] == 0
 
 
-def test_refresh_with_put_and_reuse_revokes_everything(sandbox):
+def test_refresh_keeps_the_old_pair_for_the_grace_then_its_reuse_revokes_everything(sandbox):
+    sandbox.configure(piktid_refresh_grace=0.5)
     tokens = requests.post(f"{API}/tokens", auth=PIKTID_LOGIN).json()
     pair = {"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"]}
     refreshed = requests.put(f"{API}/tokens", json=pair)
     assert refreshed.status_code == 200
     new = refreshed.json()
     assert new["access_token"] != tokens["access_token"]
+    assert new["access_expiration"] and new["refresh_expiration"]
     image = encode(noise_image(80, 80))
     assert upload(new["access_token"], image).status_code == 200
-    assert upload(tokens["access_token"], image).status_code == 401  # the old one is gone
-    # Reusing the old refresh token revokes all of the user's tokens, the new ones included.
-    assert requests.put(f"{API}/tokens", json=pair).status_code == 401
+    # Within the grace the old pair still works, and may even be refreshed again.
+    assert upload(tokens["access_token"], image).status_code == 200
+    again = requests.put(f"{API}/tokens", json=pair)
+    assert again.status_code == 200
+    time.sleep(0.6)
+    expired = upload(tokens["access_token"], image)
+    assert expired.status_code == 401
+    assert expired.headers["WWW-Authenticate"].startswith("Bearer")
+    # Used after the grace, the old refresh token revokes every token, the new ones included.
+    reused = requests.put(f"{API}/tokens", json=pair)
+    assert reused.status_code == 401
+    assert "revoked" in reused.json()["description"]
     assert upload(new["access_token"], image).status_code == 401
+    assert upload(again.json()["access_token"], image).status_code == 401
+
+
+def test_refresh_takes_the_refresh_token_from_a_cookie(sandbox):
+    tokens = requests.post(f"{API}/tokens", auth=PIKTID_LOGIN).json()
+    refreshed = requests.put(
+        f"{API}/tokens",
+        json={"access_token": tokens["access_token"]},
+        cookies={"refresh_token": tokens["refresh_token"]},
+    )
+    assert refreshed.status_code == 200
+    assert refreshed.json()["access_token"] != tokens["access_token"]
+    missing = requests.put(f"{API}/tokens", json={"access_token": tokens["access_token"]})
+    assert missing.status_code == 401
 
 
 def test_expired_access_token_is_401(sandbox):
@@ -143,7 +206,11 @@ def test_expired_access_token_is_401(sandbox):
     time.sleep(0.3)
     response = upload(token, image)
     assert response.status_code == 401
-    assert "error" in response.json()
+    assert response.json() == {
+        "code": 401,
+        "message": "Unauthorized",
+        "description": "Access token expired",
+    }
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}])
@@ -158,7 +225,10 @@ def test_sizes_outside_64_to_4096_are_400(sandbox, piktid_token, size):
 
     response = upload(piktid_token, encode(Image.new("L", size)))
     assert response.status_code == 400
-    assert "error" in response.json()
+    error = response.json()
+    # PiktID's error shape: the reason is in "description", "message" is the reason phrase.
+    assert (error["code"], error["message"]) == (400, "Bad Request")
+    assert "x" in error["description"]
 
 
 def test_generate_result_outside_limits_is_400(sandbox, piktid_token):

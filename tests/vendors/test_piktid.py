@@ -119,18 +119,58 @@ def test_expired_access_token_is_refreshed_once_and_persisted(client, sandbox, s
     assert len(saved) == 2
 
 
-def test_spent_refresh_token_falls_back_to_login(client, sandbox, saved):
-    """A pair whose refresh token was already used (the vendor then revokes every token):
-    the client logs in again with the e-mail and password, once."""
+def test_two_workers_refreshing_one_pair_within_the_grace_both_keep_working(client, sandbox, saved):
+    """Two workers holding the same stored pair both see it expire and both refresh it: the
+    second refresh comes within PiktID's 5 s grace, so nobody's tokens are revoked."""
+    sandbox.configure(piktid_token_ttl=0.3)
+    client.upload_target(make_image(100, 80))
+    shared = dict(saved[-1])
+    other = PiktidClient("sandbox@example.com", "sandbox", BASE, tokens=shared)
+    sandbox.configure(piktid_token_ttl=3600)
+    time.sleep(0.4)
+    assert client.upload_target(make_image(100, 80)).vendor_ids["image_id"]  # refreshes
+    assert other.upload_target(make_image(100, 80)).vendor_ids["image_id"]  # refreshes too
+    assert client.upload_target(make_image(100, 80)).vendor_ids["image_id"]  # still valid
+    assert sandbox.counters()["piktid"]["endpoints"]["tokens"] == 3  # 1 login, 2 refreshes
+    assert client.tokens != other.tokens
+
+
+def test_a_pair_reused_after_the_grace_revokes_all_and_the_client_logs_in_again(
+    client, sandbox, saved
+):
+    sandbox.configure(piktid_refresh_grace=0.2)
     client.upload_target(make_image(100, 80))
     stale = dict(saved[-1])
-    client.refresh()  # spends stale["refresh_token"]
+    client.refresh()  # stale is valid 0.2 s more
+    time.sleep(0.3)
     other = PiktidClient(
         "sandbox@example.com", "sandbox", BASE, tokens=stale, on_tokens=saved.append
     )
+    # 401, then the stale refresh token revokes everything, then a login: it keeps working.
     assert other.upload_target(make_image(100, 80)).vendor_ids["image_id"]
-    assert len(saved) == 3
     assert other.tokens == saved[-1]
+    # The first client's pair was revoked with the rest: it logs in again too.
+    assert client.upload_target(make_image(100, 80)).vendor_ids["image_id"]
+    assert len(saved) == 4  # login, refresh, other's login, client's login
+
+
+def test_a_refresh_token_sent_as_a_cookie_only_is_kept():
+    def answer(request):
+        if request.path == "/tokens":
+            response = Response(
+                '{"access_token": "a1", "access_expiration": "2030-01-01T00:00:00",'
+                ' "refresh_token": null}',
+                content_type="application/json",
+            )
+            response.set_cookie("refresh_token", "r1", path="/tokens", httponly=True)
+            return response
+        return Response('{"notifications_list": []}', content_type="application/json")
+
+    saved = []
+    with FakeServer(answer) as server:
+        client = PiktidClient("me@example.com", "pw", server.url, on_tokens=saved.append)
+        client.login()
+    assert saved == [{"access_token": "a1", "refresh_token": "r1"}]
 
 
 def test_stored_tokens_are_used_without_login(client, saved, sandbox):
@@ -146,10 +186,45 @@ def test_wrong_password_is_authentication_error(sandbox):
     assert caught.value.status_code == 401
 
 
-def test_too_small_image_is_invalid(client):
+def test_too_small_image_is_invalid_with_piktids_reason(client):
     with pytest.raises(InvalidImage) as caught:
         client.upload_target(make_image(32, 32))
     assert caught.value.status_code == 400
+    # The reason from "description", not "Bad Request" from "message".
+    assert "32x32" in caught.value.message
+    assert "Bad Request" not in str(caught.value)
+
+
+def test_a_validation_error_shows_its_fields():
+    def answer(request):
+        if request.path == "/tokens":
+            return Response(
+                '{"access_token": "a", "refresh_token": "r"}', content_type="application/json"
+            )
+        body = {
+            "code": 400,
+            "message": "Validation Error",
+            "description": "The server found one or more errors in the information that you sent.",
+            "errors": {"json": {"top": ["Not a valid integer."]}},
+        }
+        return Response(json.dumps(body), 400, content_type="application/json")
+
+    with FakeServer(answer) as server:
+        client = PiktidClient("me@example.com", "pw", server.url)
+        with pytest.raises(InvalidImage) as caught:
+            client.generate_expand("img", top=10)
+    assert caught.value.message.startswith("The server found one or more errors")
+    assert "Not a valid integer." in caught.value.message
+
+
+@pytest.mark.parametrize("name", ["expand_generate", "edit_generate"])
+def test_a_result_under_either_notification_name_is_found(client, sandbox, name):
+    sandbox.configure(piktid_notification_name=name)
+    image_id = client.upload_target(make_image(100, 80)).vendor_ids["image_id"]
+    client.generate_expand(image_id, left=10)
+    polled = wait_for_result(client, image_id)
+    assert polled.data["state"] == "succeeded"
+    assert Image.open(io.BytesIO(client.download(polled.data["link"]).content)).size == (110, 80)
 
 
 def test_garbage_is_invalid(client):
@@ -297,6 +372,11 @@ def test_poll_reads_both_notification_shapes():
             },
             {"id": 2, "name": "error", "data": {"id_image": "img", "msg": "GPU fell over"}},
             {
+                "id": 4,
+                "name": "edit_generate",
+                "data": {"id_image": "img2", "links": [{"l": "http://r/2.png"}]},
+            },
+            {
                 "id": 3,
                 "name": "expand_generate",
                 "data": {"address": "img", "links": [{"l": "http://r/1.png"}]},
@@ -328,7 +408,12 @@ def test_poll_reads_both_notification_shapes():
             "error": "GPU fell over",
         }
         assert client.poll("nobody").data["state"] == "pending"
-    assert server.seen[1].json == {"name_list": "expand_generate,error", "id_image": "img"}
+        # The name PiktID's samples poll for is a result too.
+        assert client.poll("img2").data["link"] == "http://r/2.png"
+    assert server.seen[1].json == {
+        "name_list": "expand_generate,edit_generate,error",
+        "id_image": "img",
+    }
 
 
 def test_download_never_sends_the_bearer_token():

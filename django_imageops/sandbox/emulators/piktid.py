@@ -1,9 +1,15 @@
-"""PiktID's Magic Expand API (``vendor-docs/piktid.md``) under ``/piktid/api``.
+"""PiktID's Magic Expand API (``vendor-docs/piktid-magic-expand.txt`` and NOTES.md) under
+``/piktid/api``.
 
-Token pairs from ``POST /tokens`` (Basic auth, e-mail and password), refreshed with ``PUT
-/tokens`` (reusing a refresh token revokes them all), bearer auth elsewhere; upload with
-``/expand/target``, ``/edit/generate`` queues a result that appears as a notification
-``piktid_delay`` seconds later. Errors: ``{"error": message}``.
+Token pairs from ``POST /tokens`` (Basic auth, e-mail and password) answered as
+``{"access_token", "access_expiration", "refresh_token", "refresh_expiration"}``; ``PUT
+/tokens`` refreshes a pair (the refresh token from the JSON body or a ``refresh_token``
+cookie): the old pair stays valid ``piktid_refresh_grace`` (5) seconds, and a refresh token used
+after that revokes every token. Bearer auth elsewhere; upload with ``/expand/target``;
+``/edit/generate`` queues a result that appears as a notification named
+``piktid_notification_name`` (``expand_generate`` or ``edit_generate``) ``piktid_delay``
+seconds later. Errors: ``{"code": status, "message": reason phrase, "description": the
+reason}`` (the shape of the Flask API template PiktID follows).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PIL import Image
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
 from ..imaging import BadImage, encode, extend, open_image
@@ -32,23 +39,25 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
+#: ``WWW-Authenticate`` of a refused bearer token.
+_BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="Authentication Required"'}
+
+
 @dataclass
 class _Token:
     access_token: str
     refresh_token: str
     access_expires: float
     refresh_expires: float
-    revoked: bool = False
-    refreshed: bool = False
 
 
 class PiktidEmulator(Emulator):
     """Tokens, upload (``/expand/target``), ``/edit/generate``, notifications (read, delete).
 
     Options: ``piktid_email``, ``piktid_password``, ``piktid_delay``, ``piktid_token_ttl``,
-    ``piktid_refresh_ttl``, ``piktid_notification_ttl``. State: tokens, uploaded images,
-    notifications. Extra fault kind: ``notification_error`` (the next generation ends in an
-    ``error`` notification).
+    ``piktid_refresh_ttl``, ``piktid_refresh_grace``, ``piktid_notification_ttl``,
+    ``piktid_notification_name``. State: tokens, uploaded images, notifications. Extra fault
+    kind: ``notification_error`` (the next generation ends in an ``error`` notification).
     """
 
     name = "piktid"
@@ -69,17 +78,25 @@ class PiktidEmulator(Emulator):
         self._notes: list[dict] = []
         self._next_note = 1
 
+    def error_body(self, status: int, message: str, code: int) -> dict:
+        """``{"code", "message", "description"}``: the status, its reason phrase, the reason."""
+        return {
+            "code": status,
+            "message": HTTP_STATUS_CODES.get(status, "Unknown Error"),
+            "description": message,
+        }
+
     def _guard(self, request: Request) -> Response | None:
         auth = request.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return self.error(401, "Missing bearer token")
+            return self.error(401, "Missing bearer token", headers=_BEARER_CHALLENGE)
         with self.lock:
             record = self._tokens.get(token.strip())
-        if record is None or record.revoked:
-            return self.error(401, "Invalid access token")
+        if record is None:
+            return self.error(401, "Invalid access token", headers=_BEARER_CHALLENGE)
         if time.time() >= record.access_expires:
-            return self.error(401, "Access token expired")
+            return self.error(401, "Access token expired", headers=_BEARER_CHALLENGE)
         return None
 
     def _issue(self) -> dict:
@@ -94,14 +111,16 @@ class PiktidEmulator(Emulator):
             self._tokens[record.access_token] = record
         return {
             "access_token": record.access_token,
+            "access_expiration": _iso(record.access_expires),
             "refresh_token": record.refresh_token,
-            "access_token_expiration": _iso(record.access_expires),
-            "refresh_token_expiration": _iso(record.refresh_expires),
-            "expires_in": int(self.config.piktid_token_ttl),
+            "refresh_expiration": _iso(record.refresh_expires),
         }
 
     def on_tokens(self, request: Request) -> Response:
-        """``POST``: a token pair for the account; ``PUT``: refresh a pair (once)."""
+        """``POST``: a token pair for the account; ``PUT``: refresh a pair (JSON
+        ``{"access_token", "refresh_token"}``, the refresh token possibly in a ``refresh_token``
+        cookie instead). After a refresh the old pair stays valid ``piktid_refresh_grace``
+        seconds; a refresh token used after its expiry revokes all of the user's tokens."""
         if request.method == "POST":
             auth = request.authorization
             if auth is None or auth.type != "basic":
@@ -116,23 +135,26 @@ class PiktidEmulator(Emulator):
             ):
                 return self.error(401, "Invalid e-mail or password")
             return json_response(self._issue())
-        payload = request.get_json(silent=True) or {}
-        access, refresh = payload.get("access_token"), payload.get("refresh_token")
+        payload = request.get_json(silent=True)
+        payload = payload if isinstance(payload, dict) else {}
+        access = payload.get("access_token")
+        refresh = payload.get("refresh_token") or request.cookies.get("refresh_token")
         if not access or not refresh:
-            return self.error(400, "access_token and refresh_token are required")
+            return self.error(401, "access_token and refresh_token are required")
+        now = time.time()
         with self.lock:
             record = self._tokens.get(access)
             if record is None or record.refresh_token != refresh:
-                return self.error(401, "Invalid refresh token")
-            if record.refreshed or time.time() >= record.refresh_expires:
-                # Reusing a refresh token revokes every token of the user.
-                for other in self._tokens.values():
-                    other.revoked = True
-                return self.error(401, "Refresh token already used or expired: all tokens revoked")
-            if record.revoked:
-                return self.error(401, "Invalid refresh token")
-            record.refreshed = True
-            record.revoked = True
+                return self.error(401, "Invalid access or refresh token")
+            if now >= record.refresh_expires:
+                # A refresh token used after its expiry (a refresh's grace included): someone
+                # may have stolen it, so every token of the user is revoked.
+                self._tokens.clear()
+                return self.error(401, "Refresh token expired: all tokens revoked")
+            # The old pair stays valid a few seconds, for requests already under way.
+            grace = now + self.config.piktid_refresh_grace
+            record.access_expires = min(record.access_expires, grace)
+            record.refresh_expires = min(record.refresh_expires, grace)
         return json_response(self._issue())
 
     def on_target(self, request: Request) -> Response:
@@ -154,7 +176,8 @@ class PiktidEmulator(Emulator):
 
     def on_generate(self, request: Request) -> Response:
         """Queue an expansion (``top/bottom/left/right``) of an uploaded image; its
-        ``expand_generate`` (or ``error``) notification appears ``piktid_delay`` s later."""
+        ``piktid_notification_name`` (or ``error``) notification appears ``piktid_delay`` s
+        later."""
         denied = self._guard(request)
         if denied is not None:
             return denied
@@ -190,7 +213,7 @@ class PiktidEmulator(Emulator):
             name = "error"
             data["msg"] = "Generation failed (sandbox fault)"
         else:
-            name = "expand_generate"
+            name = self.config.piktid_notification_name
             result = extend(
                 image,
                 offsets["left"],
@@ -224,7 +247,7 @@ class PiktidEmulator(Emulator):
         if denied is not None:
             return denied
         payload = request.get_json(silent=True) or {}
-        names = payload.get("name_list") or ["expand_generate", "error"]
+        names = payload.get("name_list") or [self.config.piktid_notification_name, "error"]
         if isinstance(names, str):
             names = [name.strip() for name in names.split(",") if name.strip()]
         image_id = payload.get("id_image")
