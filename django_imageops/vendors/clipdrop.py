@@ -4,7 +4,8 @@ Authentication is the ``x-api-key`` header. A success answers the image (JPEG) w
 ``x-remaining-credits`` and ``x-credits-consumed`` headers; an error answers
 ``{"error": "..."}`` with the meaning in the status: 400 malformed / invalid / too big image,
 401 missing key, 402 no credits, 403 invalid or revoked key, 422 image not acceptable,
-429 rate limited (60 requests per minute per key), 500.
+429 rate limited (60 requests per minute per key), 500. Public client code also handles an
+undocumented 406 from uncrop: it is read as a refused image (``InvalidImage``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from .base import (
     VendorResult,
     parse_decimal,
     require_int,
+    response_json,
 )
+from .errors import InvalidImage, VendorError
 
 #: Largest offset Clipdrop Uncrop accepts on one side, in pixels ("maximum of 2k").
 MAX_EXTEND = 2000
 #: Range of Clipdrop Uncrop's ``seed``.
 SEED_RANGE = (0, 100_000)
+#: An undocumented status public client code handles: the image was not acceptable.
+NOT_ACCEPTABLE = 406
 
 
 class ClipdropClient(BaseClient):
@@ -37,7 +42,8 @@ class ClipdropClient(BaseClient):
         session: a ``requests.Session`` to reuse.
 
     Every method returns a ``VendorResult`` whose ``content`` is the result image and raises
-    ``InvalidRequest`` (nothing sent) for out-of-range arguments, ``InvalidImage`` (400/422),
+    ``InvalidRequest`` (nothing sent) for out-of-range arguments, ``InvalidImage`` (400/422,
+    and the undocumented 406),
     ``AuthenticationError`` (401/403), ``InsufficientCredits`` (402), ``RateLimited``
     (429, ``retry_after`` from ``Retry-After`` when sent) or ``VendorUnavailable`` (5xx,
     timeouts, connection errors, a non-image success body).
@@ -55,6 +61,26 @@ class ClipdropClient(BaseClient):
     ):
         super().__init__(base_url, timeout=timeout, session=session)
         self.api_key = api_key
+
+    def error_class(self, status, code, payload) -> type[VendorError]:
+        """By HTTP status, and the undocumented 406 is a refused image (``InvalidImage``)."""
+        if status == NOT_ACCEPTABLE:
+            return InvalidImage
+        return super().error_class(status, code, payload)
+
+    def error_from_response(self, response: requests.Response) -> VendorError:
+        """The typed error; a 406 without Clipdrop's ``{"error"}`` body says in plain words
+        that the image was not accepted."""
+        error = super().error_from_response(response)
+        if (
+            response.status_code == NOT_ACCEPTABLE
+            and self.error_details(response_json(response)) is None
+        ):
+            error.message = (
+                "the image was not accepted (HTTP 406 Not Acceptable, a status Clipdrop does "
+                f"not document); the answer was a {error.message}"
+            )
+        return error
 
     def _post_image(
         self, path: str, image: ImageUpload | bytes, data: dict[str, str]

@@ -42,3 +42,21 @@ def test_reimagine_downscales_to_1024_before_paying(run, sandbox):
     assert max(job.result_width, job.result_height) <= 1024
     assert any("resized from 2048x1024" in e.message for e in job.events.all())
     assert sandbox.counters()["clipdrop"]["errors"] == 0
+
+
+def test_an_uncrop_refused_with_406_fails_as_an_invalid_image(run, sandbox):
+    # Public client code for Clipdrop handles an undocumented 406: a refused image, not a
+    # generic vendor error and not something to retry.
+    sandbox.fail_next("clipdrop", status=406, message="Image not acceptable")
+    [job] = run(
+        jobs.create_jobs,
+        "uncrop",
+        objects=[photo(make_image(100, 80))],
+        field="image",
+        params={"left": 10},
+    )
+    job.refresh_from_db()
+    assert (job.status, job.error_code, job.attempts) == ("failed", "invalid_image", 1)
+    assert job.error_message == (
+        "Clipdrop could not process this image (HTTP 406): Image not acceptable."
+    )

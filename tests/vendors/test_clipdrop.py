@@ -132,6 +132,20 @@ def test_422_is_invalid_image(client, sandbox):
     assert caught.value.status_code == 422
 
 
+def test_the_undocumented_406_is_invalid_image(client, sandbox):
+    sandbox.fail_next("clipdrop", status=406, message="Image not acceptable")
+    with pytest.raises(InvalidImage) as caught:
+        client.uncrop(make_image(), left=10)
+    assert caught.value.status_code == 406
+    assert not caught.value.retryable
+    assert caught.value.message == "Image not acceptable"
+    # Without Clipdrop's JSON body the message still says what happened.
+    sandbox.fail_next("clipdrop", kind="non_json", status=406)
+    with pytest.raises(InvalidImage) as caught:
+        client.uncrop(make_image(), left=10)
+    assert caught.value.message.startswith("the image was not accepted (HTTP 406")
+
+
 def test_429_carries_retry_after(client, sandbox):
     sandbox.fail_next("clipdrop", status=429, retry_after=7)
     with pytest.raises(RateLimited) as caught:
