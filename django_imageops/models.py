@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -248,6 +249,24 @@ class ImageJob(models.Model):
             return None
         file = getattr(obj, self.source_field, None)
         return file or None
+
+    def source_url(self) -> str:
+        """URL of the source as it was when the job was created: ``source_name`` on the source
+        field's storage, or the uploaded ``source_file``; "" when unknown. No I/O, no query
+        beyond the content type (``select_related`` it for lists)."""
+        if self.source_file:
+            return self.source_file.url
+        if not (self.source_name and self.source_content_type_id and self.source_field):
+            return ""
+        model = self.source_content_type.model_class()
+        if model is None:
+            return ""
+        try:
+            field = model._meta.get_field(self.source_field)
+        except FieldDoesNotExist:  # the field was removed since the job ran
+            return ""
+        storage = getattr(field, "storage", None)
+        return storage.url(self.source_name) if storage is not None else ""
 
 
 class ImageJobEvent(models.Model):

@@ -20,19 +20,20 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 
-from .. import jobs
+from .. import inplace, jobs
 from ..cost_preview import estimate_response, initial_estimate
-from ..fields import DerivedImageField, derived_fields
+from ..fields import DerivedImageField
 from ..forms import form_for_operation
 from ..models import ImageJob
 from ..sources import source_images
 from .display import batch_changelist_url
+from .inplace import ImageOpsInplaceMixin
 
 #: Operation name -> action label (the model's own operation labels).
 OPERATION_ACTION_LABELS = dict(ImageJob.Operation.choices)
 
 
-class ImageOpsAdminMixin:
+class ImageOpsAdminMixin(ImageOpsInplaceMixin):
     """Adds the image operation actions to a ``ModelAdmin``.
 
     ::
@@ -46,6 +47,10 @@ class ImageOpsAdminMixin:
     ``django_imageops.add_imagejob``. Each action shows the selected objects and the
     operation's form; submitting calls ``jobs.create_jobs`` once for all of them (a constant
     number of queries, no vendor call) and links to the batch in the job admin.
+
+    The change page gets the same operations one object at a time (``ImageOpsInplaceMixin``):
+    buttons next to each source image and *Regenerate* on each ``DerivedImageField``, the
+    form, progress, before/after and apply in place.
     """
 
     #: Operations offered as actions, in this order.
@@ -121,12 +126,7 @@ class ImageOpsAdminMixin:
     def imageops_target_field(self, operation: str, field: str) -> str:
         """The ``DerivedImageField`` a job on ``field`` fills: the model's only derived field
         with this source and operation, else "" (the result stays on the job)."""
-        matches = [
-            f.name
-            for f in derived_fields(self.model)
-            if f.source == field and f.operation == operation
-        ]
-        return matches[0] if len(matches) == 1 else ""
+        return inplace.default_target(self.model, operation, field)
 
     def imageops_action_view(self, request, queryset, operation: str):
         """The intermediate page of an operation action (GET-like first display, then POST).

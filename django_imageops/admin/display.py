@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.exceptions import FieldDoesNotExist
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import get_text_list
@@ -51,21 +50,9 @@ def thumbnail(url: str, width=None, height=None, *, size: int = THUMB_SIZE, alt:
 
 
 def job_source_url(job: ImageJob) -> str:
-    """URL of the job's source as it was when the job was created (``source_name`` on the
-    source field's storage, or the uploaded ``source_file``); "" when unknown. No I/O."""
-    if job.source_file:
-        return job.source_file.url
-    if not (job.source_name and job.source_content_type_id and job.source_field):
-        return ""
-    model = job.source_content_type.model_class()
-    if model is None:
-        return ""
-    try:
-        field = model._meta.get_field(job.source_field)
-    except FieldDoesNotExist:  # the field was removed since the job ran
-        return ""
-    storage = getattr(field, "storage", None)
-    return storage.url(job.source_name) if storage is not None else ""
+    """URL of the job's source as it was when the job was created (``ImageJob.source_url``);
+    "" when unknown. No I/O."""
+    return job.source_url()
 
 
 def job_result_url(job: ImageJob) -> str:

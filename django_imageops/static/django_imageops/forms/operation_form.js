@@ -373,7 +373,10 @@
   function costLine(root) {
     const url = root.dataset.estimateUrl;
     const line = root.querySelector(".imageops-cost");
-    const form = root.closest("form");
+    // The form the fields belong to: their `form` attribute's (the in-place panel), else the
+    // enclosing one.
+    const field = root.querySelector("input, select, textarea");
+    const form = (field && field.form) || root.closest("form");
     if (!url || !line || !form) { return; }
     let timer = null;
     let sequence = 0;
@@ -398,8 +401,8 @@
         .finally(function () { if (mine === sequence) { delete root.dataset.estimating; } });
     }
     function later() { clearTimeout(timer); timer = setTimeout(refresh, 300); }
-    form.addEventListener("input", later);
-    form.addEventListener("change", later);
+    root.addEventListener("input", later);
+    root.addEventListener("change", later);
     root.addEventListener("imageops:values", later);
   }
 
