@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--api-id", default=defaults.api_id, help="ClippingMagic API Id (default %(default)s)"
     )
+    parser.add_argument(
+        "--clippingmagic-result-redirect",
+        action="store_true",
+        help="answer a ClippingMagic upload with format=result by a redirect to the result",
+    )
     parser.add_argument("--piktid-email", default=defaults.piktid_email)
     parser.add_argument("--piktid-password", default=defaults.piktid_password)
     parser.add_argument(
@@ -86,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         api_key=args.api_key,
         api_id=args.api_id,
+        clippingmagic_result_redirect=args.clippingmagic_result_redirect,
         piktid_email=args.piktid_email,
         piktid_password=args.piktid_password,
         piktid_notification_name=args.piktid_notification_name,

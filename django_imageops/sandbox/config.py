@@ -26,6 +26,9 @@ class SandboxConfig:
             takes its own).
         api_key: the Clipdrop, ClippingMagic and PixLab API key accepted.
         api_id: the ClippingMagic API Id accepted (Basic auth user name).
+        clippingmagic_result_redirect: answer an upload with a result ``format`` by a redirect
+            (303) to the stored result, which carries the ``x-amz-meta-*`` headers, instead of
+            the result itself (public evidence suggests ClippingMagic does; clients follow).
         piktid_email, piktid_password: the PiktID account (Basic auth on ``POST /tokens``).
         piktid_notification_name: the name of a finished generation's notification:
             ``"expand_generate"`` (PiktID's expand page) or ``"edit_generate"`` (what its
@@ -47,6 +50,7 @@ class SandboxConfig:
     port: int = 8765
     api_key: str = "sandbox"
     api_id: str = "1"
+    clippingmagic_result_redirect: bool = False
     piktid_email: str = "sandbox@example.com"
     piktid_password: str = "sandbox"
     piktid_notification_name: str = "expand_generate"

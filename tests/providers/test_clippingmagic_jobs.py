@@ -203,3 +203,20 @@ def test_a_review_fetch_told_to_wait_is_enqueued_again_later(run, sandbox, setti
     assert later.task.func is tasks.fetch_review_result_task.func
     assert later.args == [job.pk]
     assert later.task.run_after is not None
+
+
+def test_auto_clip_when_the_upload_answers_a_redirect(run, sandbox):
+    sandbox.configure(clippingmagic_result_redirect=True)
+    [job] = run(
+        jobs.create_jobs,
+        "remove_background",
+        objects=[photo(make_image(80, 60))],
+        field="image",
+        params={"mode": "auto"},
+    )
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error_message
+    assert job.vendor_image_id and job.vendor_secret
+    assert (job.result_width, job.result_height) == (80, 60)
+    assert job.credits_consumed == 1
+    assert calls(sandbox, "clippingmagic") == 1

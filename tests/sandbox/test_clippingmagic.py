@@ -16,13 +16,16 @@ IMAGES = f"{URL}/clippingmagic/api/v1/images"
 IMAGE_KEYS = {"id", "secret", "resultRevision", "originalFilename", "test"}
 
 
-def upload(content: bytes, filename="photo.jpg", auth=CM_AUTH, **fields) -> requests.Response:
+def upload(
+    content: bytes, filename="photo.jpg", auth=CM_AUTH, allow_redirects=True, **fields
+) -> requests.Response:
     return requests.post(
         IMAGES,
         files={"image": (filename, content)},
         data={k: str(v).lower() for k, v in fields.items()},
         auth=auth,
         timeout=30,
+        allow_redirects=allow_redirects,
     )
 
 
@@ -232,3 +235,64 @@ def test_concurrent_uploads_get_distinct_ids(sandbox):
     ids = {response.json()["image"]["id"] for response in responses}
     assert len(ids) == 16
     assert sandbox.counters()["clippingmagic"]["calls"] == 16
+
+
+def host(name: str, content: bytes, content_type: str = "image/png") -> str:
+    """Host ``content`` on the sandbox; returns its (loopback) URL."""
+    response = requests.put(
+        f"{URL}/_sandbox/files/{name}", data=content, headers={"Content-Type": content_type}
+    )
+    response.raise_for_status()
+    return response.json()["url"]
+
+
+def test_upload_by_image_url_fetches_loopback_urls(sandbox):
+    url = host("inputs/shoe.png", encode(subject_image()))
+    response = requests.post(IMAGES, data={"image.url": url, "test": "true"}, auth=CM_AUTH)
+    assert response.status_code == 200, response.text
+    image = response.json()["image"]
+    assert image["originalFilename"] == "shoe.png"
+    cutout = requests.post(
+        IMAGES, data={"image.url": url, "format": "result", "test": "true"}, auth=CM_AUTH
+    )
+    assert cutout.status_code == 200
+    assert decode(cutout.content).size == (200, 160)
+
+
+def test_upload_by_image_url_off_loopback_is_refused_without_fetching(sandbox):
+    response = requests.post(
+        IMAGES, data={"image.url": "http://example.com/shoe.png"}, auth=CM_AUTH
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == 1002 and "loopback" in error["message"]
+    missing = requests.post(IMAGES, data={"test": "true"}, auth=CM_AUTH)
+    assert missing.status_code == 400
+    assert "image.url" in missing.json()["error"]["message"]
+
+
+def test_format_result_can_be_answered_with_a_redirect_to_the_stored_result(sandbox):
+    sandbox.configure(clippingmagic_result_redirect=True)
+    response = upload(encode(subject_image()), format="result", allow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"{URL}/_sandbox/files/clippingmagic/")
+    assert sandbox.counters()["clippingmagic"]["credits_consumed"] == 1
+    stored = requests.get(response.headers["location"])
+    # The id and secret are the stored object's metadata.
+    image_id = int(stored.headers["x-amz-meta-id"])
+    assert stored.headers["x-amz-meta-secret"]
+    assert decode(stored.content).mode == "RGBA"
+    info = requests.get(f"{IMAGES}/{image_id}", params={"format": "json"}, auth=CM_AUTH).json()
+    assert info["image"]["secret"] == stored.headers["x-amz-meta-secret"]
+    # The plain upload is unchanged.
+    assert upload(encode(subject_image()), allow_redirects=False).status_code == 200
+
+
+def test_no_result_yet_is_not_the_trial_expired_code(sandbox):
+    # Public integration code reads ClippingMagic's error code 1008 as "trial expired".
+    image_id = upload(encode(subject_image())).json()["image"]["id"]
+    response = requests.get(f"{IMAGES}/{image_id}", auth=CM_AUTH, allow_redirects=False)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "No result" in error["message"]
+    assert error["code"] != 1008

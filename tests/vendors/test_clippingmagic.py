@@ -276,3 +276,14 @@ def test_content_disposition_filename():
     assert content_disposition_filename("attachment; filename=x.jpeg") == "x.jpeg"
     assert content_disposition_filename("attachment; filename*=UTF-8''caf%C3%A9.png") == "café.png"
     assert content_disposition_filename(None) == ""
+
+
+def test_upload_format_result_answered_with_a_redirect(client, sandbox):
+    # ClippingMagic may answer a format=result upload with a redirect to the result on S3,
+    # whose metadata carries the id and secret: the client follows and reads them there.
+    sandbox.configure(clippingmagic_result_redirect=True)
+    result = client.upload(make_image(80, 60), format="result")
+    assert Image.open(io.BytesIO(result.content)).size == (80, 60)
+    assert result.credits_consumed == Decimal(1)
+    same = client.get(result.vendor_ids["id"])
+    assert str(same.data["secret"]) == result.vendor_ids["secret"]

@@ -4,10 +4,13 @@
  *
  *   var errors = ClippingMagic.initialize({apiId: 123});   // [] = the browser is fine
  *   ClippingMagic.edit({image: {id: 2345, secret: "..."}, locale: "en-US"}, callback);
+ *   ClippingMagic.edit({images: [{id: 2345, secret: "..."}, {id: 2346, secret: "..."}]},
+ *                      callback);                           // several images, one after another
  *
- * Instead of the real editor it shows a small overlay: "Save" asks the sandbox to store a new
- * result (POST /_sandbox/clippingmagic/{id}/edit, which bumps resultRevision) and then calls
- * callback({event: "result-generated", image: {id, secret}}); "Close" calls
+ * Instead of the real editor it shows a small overlay for the current image: "Save" asks the
+ * sandbox to store a new result (POST /_sandbox/clippingmagic/{id}/edit, which bumps
+ * resultRevision) and then calls callback({event: "result-generated", image: {id, secret}});
+ * with several images, "Previous" and "Next" move between them; "Close" calls
  * callback({event: "editor-exit"}). A failed save calls callback({event: "error", error: {...}}).
  */
 (function (global) {
@@ -51,12 +54,18 @@
 
     edit: function (opts, callback) {
       callback = callback || function () {};
-      var image = (opts && opts.image) || {};
+      var images = (opts && (opts.images || (opts.image ? [opts.image] : []))) || [];
       if (apiId === null) {
         callback({event: "error", error: {status: 400, code: 1000,
                                           message: "Call ClippingMagic.initialize() first"}});
         return;
       }
+      if (!images.length || !images.every(function (i) { return i && i.id && i.secret; })) {
+        callback({event: "error", error: {status: 400, code: 1002,
+                                          message: "edit() needs image or images: {id, secret}"}});
+        return;
+      }
+      var current = 0;
       closeOverlay();
       overlay = document.createElement("div");
       overlay.id = "clippingmagic-editor";
@@ -68,19 +77,49 @@
       panel.style.cssText = "background:#fff;color:#222;padding:1.5em 2em;border-radius:6px;" +
         "font:15px sans-serif;text-align:center;min-width:18em";
       var title = document.createElement("p");
-      title.textContent = "ClippingMagic editor (sandbox) - image " + image.id;
       var status = document.createElement("p");
       status.className = "clippingmagic-status";
+      var previous = button("Previous", "previous");
       var save = button("Save", "save");
+      var next = button("Next", "next");
       var close = button("Close", "close");
       panel.appendChild(title);
+      if (images.length > 1) {
+        panel.appendChild(previous);
+      }
       panel.appendChild(save);
+      if (images.length > 1) {
+        panel.appendChild(next);
+      }
       panel.appendChild(close);
       panel.appendChild(status);
       overlay.appendChild(panel);
       document.body.appendChild(overlay);
 
+      function show(index) {
+        current = index;
+        var image = images[current];
+        title.textContent = "ClippingMagic editor (sandbox) - image " + image.id +
+          (images.length > 1 ? " (" + (current + 1) + " of " + images.length + ")" : "");
+        overlay.setAttribute("data-image-id", String(image.id));
+        previous.disabled = current === 0;
+        next.disabled = current === images.length - 1;
+        status.textContent = "";
+      }
+      show(0);
+
+      previous.addEventListener("click", function () {
+        if (current > 0) {
+          show(current - 1);
+        }
+      });
+      next.addEventListener("click", function () {
+        if (current < images.length - 1) {
+          show(current + 1);
+        }
+      });
       save.addEventListener("click", function () {
+        var image = images[current];
         save.disabled = true;
         status.textContent = "Saving...";
         var body = JSON.stringify({secret: image.secret, apiId: apiId});

@@ -9,8 +9,12 @@ file hosting. No Django imports here.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -18,6 +22,32 @@ from werkzeug.wrappers import Request, Response
 
 #: Form values that mean "true" (``test=true``, ``blob=1``...).
 TRUE_VALUES = ("1", "true", "yes", "on")
+#: Bytes read from a fetched URL at most (more is cut off, then refused as unreadable).
+FETCH_MAX_BYTES = 30 * 1024 * 1024
+
+
+def fetch_loopback(url: str, field: str, timeout: float) -> bytes:
+    """The body at ``url``, an http(s) URL whose host is a loopback address (the sandbox never
+    fetches from the network), for an image a vendor takes by URL (``field``: the request
+    field that named it, for the messages). At most ``FETCH_MAX_BYTES`` + 1 bytes are read.
+
+    Raises:
+        ValueError: ``url`` is not loopback http(s), or fetching it failed (the message says
+            which, for the vendor's 400).
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if parts.scheme not in ("http", "https") or not loopback:
+        raise ValueError(f"The sandbox only fetches loopback {field} URLs, not {host!r}")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:  # noqa: S310 - loopback http(s) only
+            return reply.read(FETCH_MAX_BYTES + 1)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise ValueError(f"Could not fetch {field} URL: {exc}") from exc
 
 
 def json_response(data: Any, status: int = 200, headers: dict | None = None) -> Response:

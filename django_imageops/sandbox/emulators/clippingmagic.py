@@ -1,15 +1,18 @@
 """ClippingMagic's API (``vendor-docs/clippingmagic.md``) under ``/clippingmagic``, its
 ClippingMagic.js stand-in and the editor-save control.
 
-HTTP Basic auth (API Id, API Key); upload with ``format`` json / result / clipping_path_svg /
-alpha_mask_png, ``test=true`` results free and watermarked, production results charge one credit
-on first download, downloads by id answer 302 to the stored result. Errors:
-``{"error": {"status", "code", "message"}}`` with ClippingMagic's codes.
+HTTP Basic auth (API Id, API Key); upload of an ``image`` file or an ``image.url`` (loopback
+URLs only: the sandbox never fetches from the network) with ``format`` json / result /
+clipping_path_svg / alpha_mask_png, ``test=true`` results free and watermarked, production
+results charge one credit on first download, downloads by id answer 302 to the stored result
+(and, with ``clippingmagic_result_redirect``, so does an upload with a result format: 303).
+Errors: ``{"error": {"status", "code", "message"}}`` with ClippingMagic's codes.
 """
 
 from __future__ import annotations
 
 import secrets
+import urllib.parse
 from dataclasses import dataclass
 from importlib import resources
 
@@ -17,16 +20,21 @@ from PIL import Image, ImageFilter
 from werkzeug.wrappers import Request, Response
 
 from ..imaging import BadImage, clipping_path_svg, encode, open_image, remove_background, watermark
-from .base import TRUE_VALUES, Emulator, Route, int_field, json_response
+from .base import TRUE_VALUES, Emulator, Route, fetch_loopback, int_field, json_response
 
 MAX_PIXELS = 16_777_216
 SHRINK_PIXELS = 4_194_404
 FORMATS = ("BMP", "GIF", "JPEG", "PNG", "TIFF")
 RESULT_FORMATS = ("result", "clipping_path_svg", "alpha_mask_png")
 
-# ClippingMagic's error codes.
+#: Seconds the sandbox waits for an ``image.url``.
+FETCH_TIMEOUT = 10.0
+
+# ClippingMagic's error codes: 1001 (invalid credentials) and 1006 (unreadable image) are seen in
+# public integration code, which also reads 1008 as "trial expired"; no public source gives the
+# others, so they are the sandbox's own (and "no result yet" stays clear of 1008).
 BAD_AUTH, BAD_PARAMETER, NOT_FOUND, NO_CREDITS = 1001, 1002, 1003, 1004
-UNREADABLE, TOO_LARGE, NO_RESULT = 1006, 1007, 1008
+UNREADABLE, TOO_LARGE, NO_RESULT = 1006, 1007, 1010
 
 
 @dataclass
@@ -56,7 +64,8 @@ class ClippingMagicEmulator(Emulator):
     """Images (upload, list, download, delete), the account, ClippingMagic.js, and
     ``POST /_sandbox/clippingmagic/{id}/edit`` standing in for a person saving in the editor.
 
-    Options: ``api_id``, ``api_key``. State: the uploaded images and their results.
+    Options: ``api_id``, ``api_key``, ``clippingmagic_result_redirect``. State: the uploaded
+    images and their results.
     """
 
     name = "clippingmagic"
@@ -165,17 +174,16 @@ class ClippingMagicEmulator(Emulator):
         if fmt not in ("json", *RESULT_FORMATS):
             return self._error(400, BAD_PARAMETER, f"Unknown format {fmt!r}")
         test = request.form.get("test", "").lower() in TRUE_VALUES
-        upload = request.files.get("image")
-        if upload is None:
-            return self._error(
-                400, BAD_PARAMETER, "Missing parameter: image (multipart file upload)"
-            )
+        source = self._source(request)
+        if isinstance(source, Response):
+            return source
+        content, filename = source
         if not test and self.credits <= 0:
             return self._error(
                 402, NO_CREDITS, "No credits left: production images need an active subscription"
             )
         try:
-            original = open_image(upload.read(), formats=FORMATS, max_pixels=MAX_PIXELS)
+            original = open_image(content, formats=FORMATS, max_pixels=MAX_PIXELS)
         except BadImage as exc:
             if exc.reason == "too_large":
                 return self._error(400, TOO_LARGE, str(exc))
@@ -194,7 +202,7 @@ class ClippingMagicEmulator(Emulator):
                 id=image_id,
                 secret=secrets.token_urlsafe(12),
                 original=original,
-                filename=upload.filename or "image",
+                filename=filename,
                 test=test,
             )
             self._images[image_id] = image
@@ -204,7 +212,43 @@ class ClippingMagicEmulator(Emulator):
         response = self._deliver(image, fmt)
         if response is None:
             return self._error(402, NO_CREDITS, "No credits left")
+        if self.config.clippingmagic_result_redirect:
+            # The result as an object on "S3" (the x-amz-meta-* headers are its metadata): the
+            # answer to the POST is a redirect to it.
+            return self._redirect_to_stored(request, image, response, status=303)
         return response
+
+    def _source(self, request: Request) -> tuple[bytes, str] | Response:
+        """The uploaded bytes and file name: the ``image`` file, or the ``image.url`` fetched."""
+        upload = request.files.get("image")
+        if upload is not None:
+            return upload.read(), upload.filename or "image"
+        url = request.form.get("image.url", "").strip()
+        if not url:
+            return self._error(
+                400,
+                BAD_PARAMETER,
+                "Missing parameter: image (multipart file upload) or image.url",
+            )
+        try:
+            content = fetch_loopback(url, "image.url", FETCH_TIMEOUT)
+        except ValueError as exc:
+            return self._error(400, BAD_PARAMETER, str(exc))
+        name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+        return content, name or "image"
+
+    def _redirect_to_stored(
+        self, request: Request, image: _CMImage, response: Response, status: int = 302
+    ) -> Response:
+        """Store ``response`` (a result file) as a hosted file with its headers, and answer a
+        redirect (``status``) to it, as ClippingMagic does with results stored on S3."""
+        name = f"clippingmagic/{image.id}/{image.result_revision}/{secrets.token_urlsafe(8)}"
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        self.store_file(name, response.get_data(), response.content_type, **headers)
+        redirect = Response(status=status, headers=headers)
+        redirect.headers["Location"] = self.file_url(request, name)
+        redirect.headers["Content-Type"] = "text/plain"
+        return redirect
 
     def _lookup(self, image_id: int) -> _CMImage | Response:
         with self.lock:
@@ -232,13 +276,7 @@ class ClippingMagicEmulator(Emulator):
         if response is None:
             return self._error(402, NO_CREDITS, "No credits left")
         # Results are "stored on S3": answer with a redirect to the stored object.
-        name = f"clippingmagic/{image.id}/{image.result_revision}/{secrets.token_urlsafe(8)}"
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        self.store_file(name, response.get_data(), response.content_type, **headers)
-        redirect = Response(status=302, headers=headers)
-        redirect.headers["Location"] = self.file_url(request, name)
-        redirect.headers["Content-Type"] = "text/plain"
-        return redirect
+        return self._redirect_to_stored(request, image, response)
 
     def on_delete(self, request: Request, image_id: int) -> Response:
         """Forget the image; answers its last image object."""

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from ..imaging import BadImage, crop, encode, open_image
-from .base import TRUE_VALUES, Emulator, Route, int_field, json_response
+from .base import TRUE_VALUES, Emulator, Route, fetch_loopback, int_field, json_response
 
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 MAX_PIXELS = 50_000_000
-#: Bytes read from an ``img`` URL at most (more is cut off, then refused as unreadable).
-FETCH_MAX_BYTES = 30 * 1024 * 1024
 
 
 class PixlabEmulator(Emulator):
@@ -83,18 +77,10 @@ class PixlabEmulator(Emulator):
             return self.error(400, "img is neither a URL nor base64 image data")
 
     def _fetch(self, url: str) -> bytes | Response:
-        host = urllib.parse.urlsplit(url).hostname or ""
         try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            return self.error(400, f"The sandbox only fetches loopback img URLs, not {host!r}")
-        try:
-            with urllib.request.urlopen(url, timeout=self.config.pixlab_fetch_timeout) as reply:  # noqa: S310 - loopback http(s) only
-                return reply.read(FETCH_MAX_BYTES + 1)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            return self.error(400, f"Could not fetch img URL: {exc}")
+            return fetch_loopback(url, "img", self.config.pixlab_fetch_timeout)
+        except ValueError as exc:
+            return self.error(400, str(exc))
 
     def on_crop(self, request: Request) -> Response:
         """Crop region ``x``, ``y``, ``width``, ``height`` (one of the two sizes may be left
