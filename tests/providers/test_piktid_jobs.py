@@ -17,16 +17,23 @@ from tests.jobs.support import (
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_servers")]
 
 
-def test_piktid_upload_generate_then_scheduled_polls(run, sandbox):
-    sandbox.configure(piktid_delay=0)
+def piktid_job(run, size=(100, 100), **offsets):
+    """An ``uncrop`` job on PiktID for a new photo of ``size`` pixels, created and run as a
+    commit would (its first run: upload, generate). Returns it, not refreshed."""
     [job] = run(
         jobs.create_jobs,
         "uncrop",
         provider="piktid",
-        objects=[photo(make_image(100, 100))],
+        objects=[photo(make_image(*size))],
         field="image",
-        params={"left": 20, "top": 10},
+        params=offsets,
     )
+    return job
+
+
+def test_piktid_upload_generate_then_scheduled_polls(run, sandbox):
+    sandbox.configure(piktid_delay=0)
+    job = piktid_job(run, left=20, top=10)
     job.refresh_from_db()
     # Uploaded and generating: the poll is a scheduled run >= 3 s later, never a sleep.
     assert job.status == "running"
@@ -43,14 +50,7 @@ def test_piktid_upload_generate_then_scheduled_polls(run, sandbox):
     assert token.access_token
     # The next job uses the stored tokens: no new login.
     logins = calls(sandbox, "piktid", "tokens")
-    [second] = run(
-        jobs.create_jobs,
-        "uncrop",
-        provider="piktid",
-        objects=[photo(make_image(90, 90))],
-        field="image",
-        params={"right": 5},
-    )
+    second = piktid_job(run, size=(90, 90), right=5)
     run(run_due_job, second)
     second.refresh_from_db()
     assert second.status == "succeeded", second.error_message
@@ -91,14 +91,7 @@ def test_piktid_resumes_after_upload_without_uploading_again(run, sandbox, monke
 
 def test_piktid_fails_clearly_after_the_timeout(run, sandbox):
     sandbox.configure(piktid_delay=10_000)
-    [job] = run(
-        jobs.create_jobs,
-        "uncrop",
-        provider="piktid",
-        objects=[photo(make_image(100, 100))],
-        field="image",
-        params={"left": 8},
-    )
+    job = piktid_job(run, left=8)
     job = run(run_due_job, job)
     assert job.status == "running"  # still waiting, another poll scheduled
     assert job.vendor_state["polls"] == 1
@@ -114,14 +107,7 @@ def test_a_429_on_a_piktid_poll_makes_every_worker_wait(run, sandbox):
     from django_imageops import ratelimit
 
     sandbox.configure(piktid_delay=0)
-    [job] = run(
-        jobs.create_jobs,
-        "uncrop",
-        provider="piktid",
-        objects=[photo(make_image(100, 100))],
-        field="image",
-        params={"left": 20},
-    )
+    job = piktid_job(run, left=20)
     sandbox.fail_next("piktid", status=429, retry_after=40)
     job = run(run_due_job, job)
     assert job.status == "running"  # polls again later
@@ -132,14 +118,7 @@ def test_a_429_on_a_piktid_poll_makes_every_worker_wait(run, sandbox):
 def _timed_out_piktid_job(run, sandbox):
     """A PiktID job that failed with ``timeout`` while polling (the sandbox never delivers)."""
     sandbox.configure(piktid_delay=10_000)
-    [job] = run(
-        jobs.create_jobs,
-        "uncrop",
-        provider="piktid",
-        objects=[photo(make_image(100, 100))],
-        field="image",
-        params={"left": 8},
-    )
+    job = piktid_job(run, left=8)
     job = run(run_due_job, job)
     state = {**job.vendor_state, "generated_at": job.vendor_state["generated_at"] - 601}
     ImageJob.objects.filter(pk=job.pk).update(vendor_state=state)
@@ -183,14 +162,7 @@ def test_a_generate_whose_answer_was_lost_is_polled_for_not_paid_twice(run, sand
     imageops_settings(settings, TIMEOUT=(5, 1))
     sandbox.configure(piktid_delay=0)
     sandbox.fail_next("piktid", kind="late", seconds=30, endpoint="generate")
-    [job] = run(
-        jobs.create_jobs,
-        "uncrop",
-        provider="piktid",
-        objects=[photo(make_image(100, 100))],
-        field="image",
-        params={"top": 12},
-    )
+    job = piktid_job(run, top=12)
     job.refresh_from_db()
     assert (job.status, job.error_code) == ("pending", "vendor_unavailable")
     assert job.vendor_state["step"] == "requested"
@@ -212,14 +184,7 @@ def test_an_unconfirmed_generate_without_a_result_is_generated_again(run, sandbo
     imageops_settings(settings, TIMEOUT=(5, 1))
     sandbox.configure(piktid_delay=10_000)
     sandbox.fail_next("piktid", kind="late", seconds=30, endpoint="generate")
-    [job] = run(
-        jobs.create_jobs,
-        "uncrop",
-        provider="piktid",
-        objects=[photo(make_image(100, 100))],
-        field="image",
-        params={"top": 12},
-    )
+    job = piktid_job(run, top=12)
     job = run(run_due_job, job)
     assert job.vendor_state["step"] == "recovering"
     job = run(run_due_job, job)  # nothing yet, still within TIMEOUT
@@ -244,14 +209,7 @@ def test_a_refused_piktid_login_names_the_e_mail_and_password(run, sandbox, sett
     conf = copy.deepcopy(settings.IMAGEOPS)
     conf["VENDORS"]["piktid"]["PASSWORD"] = "not-the-password"
     settings.IMAGEOPS = conf
-    [job] = run(
-        jobs.create_jobs,
-        "uncrop",
-        provider="piktid",
-        objects=[photo(make_image(100, 100))],
-        field="image",
-        params={"left": 8},
-    )
+    job = piktid_job(run, left=8)
     job.refresh_from_db()
     assert (job.status, job.error_code) == ("failed", "authentication")
     assert "API key" not in job.error_message
@@ -264,14 +222,7 @@ def test_a_refused_piktid_login_names_the_e_mail_and_password(run, sandbox, sett
 @pytest.mark.parametrize("name", ["expand_generate", "edit_generate"])
 def test_a_piktid_job_finishes_under_either_notification_name(run, sandbox, name):
     sandbox.configure(piktid_delay=0, piktid_notification_name=name)
-    [job] = run(
-        jobs.create_jobs,
-        "uncrop",
-        provider="piktid",
-        objects=[photo(make_image(100, 100))],
-        field="image",
-        params={"right": 6},
-    )
+    job = piktid_job(run, right=6)
     job = run(run_due_job, job)
     assert job.status == "succeeded", job.error_message
     assert (job.result_width, job.result_height) == (106, 100)
@@ -281,14 +232,7 @@ def test_piktids_reason_is_stored_not_its_reason_phrase(run, sandbox):
     sandbox.configure(piktid_delay=0)
     # The generate is refused (the sandbox's 402: no credits left) with PiktID's error shape.
     sandbox.configure(credits={"piktid": 0})
-    [job] = run(
-        jobs.create_jobs,
-        "uncrop",
-        provider="piktid",
-        objects=[photo(make_image(100, 100))],
-        field="image",
-        params={"right": 6},
-    )
+    job = piktid_job(run, right=6)
     job.refresh_from_db()
     assert (job.status, job.error_code) == ("failed", "insufficient_credits")
     assert "Not enough credits" in job.error_message
