@@ -14,7 +14,7 @@ and the image's id and secret. The API key never reaches the page.
 - ``clippingmagic_status`` (``GET clippingmagic/<uuid>/status/``): the job's status, result
   revision and result URL as JSON, polled by the page while the result downloads.
 
-Who may use them: see ``django_imageops.permissions.can_edit_job``. Anonymous users are
+Who may use them: see ``django_imageops.permissions.can_act_on_job``. Anonymous users are
 redirected to ``settings.LOGIN_URL``; others get 404 (or 403 for staff lacking the permission).
 """
 
@@ -41,7 +41,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import jobs
 from .models import ImageJob
-from .permissions import can_edit_job
+from .permissions import can_act_on_job
 from .providers import all_providers, get_provider, vendor_settings
 
 #: The URL name of the editor page (``Provider.editor_view`` of the providers it serves).
@@ -71,7 +71,7 @@ def get_editable_job(request: HttpRequest, job_uuid) -> ImageJob:
         PermissionDenied: a staff user without the change permission on the job's source.
     """
     job = get_object_or_404(editor_jobs().select_related("source_content_type"), uuid=job_uuid)
-    if not can_edit_job(request.user, job):
+    if not can_act_on_job(request.user, job):
         if request.user.is_staff:
             raise PermissionDenied
         raise Http404

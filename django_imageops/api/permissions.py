@@ -1,8 +1,12 @@
 """Who may use the REST API, and on what.
 
 - Every endpoint needs an authenticated, active user.
-- A user sees and acts on the jobs they created; staff (``is_staff``) see and act on all jobs.
-  Jobs a user may not see are filtered out of the queryset, so they answer 404, not 403.
+- A user sees the jobs they created; staff (``is_staff``) see all jobs. Jobs a user may not
+  see are filtered out of the queryset, so they answer 404, not 403.
+- Acting on a job (``cancel``, ``retry``) follows the rule of every interface,
+  ``permissions.can_act_on_job``: its creator, or staff with the change permission on its
+  source (model or object level; on ``ImageJob`` for an uploaded file). Staff who may see a job
+  but not act on it get 403.
 - A job on an existing object (a source reference) needs the *change* permission on that
   object: ``user.has_perm("<app_label>.change_<model>")`` (model level, Django's
   ``ModelBackend``) or ``user.has_perm("<app_label>.change_<model>", obj)`` (object level, e.g.
@@ -13,14 +17,16 @@
 from __future__ import annotations
 
 from django.db import models
-from rest_framework.permissions import BasePermission
+from django.utils.translation import gettext_lazy as _
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from ..models import ImageJob
-from ..permissions import can_change, change_permission, is_job_creator
+from ..permissions import can_act_on_job, can_change, change_permission, is_job_creator
 
 __all__ = [
     "IsActiveAuthenticated",
     "IsJobOwnerOrStaff",
+    "can_act_on_job",
     "can_change",
     "change_permission",
     "sees_all_jobs",
@@ -53,11 +59,20 @@ class IsActiveAuthenticated(BasePermission):
 
 
 class IsJobOwnerOrStaff(IsActiveAuthenticated):
-    """Object check: the job's creator, or staff.
+    """Object check: reading a job needs its creator or staff; acting on it (an unsafe method:
+    ``cancel``, ``retry``) needs ``permissions.can_act_on_job``.
 
     The queryset is already limited by ``visible_jobs``; this is the second lock on the door.
     """
 
+    message = _(
+        "You may not act on this job: only its creator, or staff with the change permission "
+        "on its source, may."
+    )
+
     def has_object_permission(self, request, view, obj: ImageJob) -> bool:
-        """True for staff and for the job's creator (``permissions.is_job_creator``)."""
+        """Reading: staff and the job's creator (``permissions.is_job_creator``). Acting:
+        ``permissions.can_act_on_job``."""
+        if request.method not in SAFE_METHODS:
+            return can_act_on_job(request.user, obj)
         return sees_all_jobs(request.user) or is_job_creator(request.user, obj)

@@ -355,8 +355,13 @@ def test_retry(alice_client, alice, make_job, django_capture_on_commit_callbacks
     assert succeeded.status == ImageJob.Status.SUCCEEDED
 
 
-def test_staff_cancels_anyones_job(staff_client, bob, make_job):
-    job = make_job(created_by=bob)
+def test_staff_cancel_anyones_job_with_the_change_permission_on_its_source(
+    staff, staff_client, bob, make_job
+):
+    job = make_job(created_by=bob)  # no source object: the permission is on ImageJob
+    assert staff_client.get(job_url(job)).status_code == 200  # reading is staff-wide
+    assert staff_client.post(job_url(job, "cancel")).status_code == 403
+    grant(staff, "change_imagejob")
     assert staff_client.post(job_url(job, "cancel")).status_code == 200
 
 
