@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .operations import BOOL, CHOICE, OPERATIONS, Param, param_union
-from .providers import Provider, default_provider, get_provider, providers_for
+from .providers import Provider, default_provider, get_provider, param_bounds, providers_for
 from .sources import SourceImage
 
 #: Failing objects named under a field before the rest are counted.
@@ -52,7 +52,8 @@ def _declared_by(name: str, providers: list[Provider]) -> list[Provider]:
 
 def param_help(param: Param, providers: list[Provider]) -> str:
     """``param``'s help text, saying which providers take it when not all of ``providers``
-    do (e.g. "Optional: ... Only with Clipdrop.")."""
+    do (e.g. "Optional: ... Only with Clipdrop."), and each one's bounds when they differ
+    ("Clipdrop: -2000 to 2000; PiktID: -100000 to 100000.")."""
     takers = _declared_by(param.name, providers)
     help_text = str(param.help_text or "")
     if len(providers) > 1 and len(takers) < len(providers):
@@ -60,11 +61,14 @@ def param_help(param: Param, providers: list[Provider]) -> str:
             "providers": get_text_list([str(p.label) for p in takers], _("or"))
         }
         help_text = f"{help_text} {only}".strip()
-    return help_text
+    note = param_bounds(param.name, providers)[2]
+    return f"{help_text} {note}".strip()
 
 
-def form_field(param: Param, help_text: str) -> forms.Field:
-    """The form field of a parameter: it parses the value; the provider checks the rest."""
+def form_field(param: Param, help_text: str, providers: list[Provider]) -> forms.Field:
+    """The form field of a parameter: it parses the value, within the widest bounds of the
+    ``providers`` that declare it (the browser's number input shows them); the chosen
+    provider checks the rest."""
     options = {"label": param.label, "help_text": help_text, "initial": param.get_initial()}
     if param.type == BOOL:
         return forms.BooleanField(required=False, **options)
@@ -75,8 +79,13 @@ def form_field(param: Param, help_text: str) -> forms.Field:
             widget=forms.RadioSelect(attrs={"class": "radiolist inline"}),
             **options,
         )
+    low, high, _note = param_bounds(param.name, providers)
     return forms.IntegerField(
-        required=param.required, widget=forms.NumberInput(attrs={"step": 1}), **options
+        required=param.required,
+        min_value=low,
+        max_value=high,
+        widget=forms.NumberInput(attrs={"step": 1}),
+        **options,
     )
 
 
@@ -170,7 +179,7 @@ class OperationForm(forms.Form):
             )
         self.params = param_union(p.params() for p in self.providers)
         for name, param in self.params.items():
-            self.fields[name] = form_field(param, param_help(param, self.providers))
+            self.fields[name] = form_field(param, param_help(param, self.providers), self.providers)
         # The provider comes first on the page.
         self.order_fields(["field", "provider"])
 

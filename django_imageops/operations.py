@@ -30,6 +30,14 @@ from .images import ImageInfo
 #: ``Param.type`` values.
 INT, BOOL, CHOICE = "int", "bool", "choice"
 
+#: The bound of every length in pixels an operation takes (uncrop offsets, a crop's box):
+#: at most this many pixels either way, whatever the provider (a provider narrows it: Clipdrop's
+#: offsets stop at 2000). No image the app accepts by default has a side anywhere near as long
+#: (JPEG and GIF stop at 65,535 pixels, WebP at 16,383; ``IMAGEOPS["MAX_IMAGE_PIXELS"]`` is 40
+#: million in all), and the bound is checked before any arithmetic, so no value can overflow
+#: the image fitting's floating point.
+MAX_PIXELS_PARAM = 100_000
+
 _TRUE_WORDS = ("1", "true", "yes", "on")
 
 
@@ -228,13 +236,16 @@ def _offset(name: str, label) -> Param:
         label,
         help_text=_("Pixels; positive extends, negative crops."),
         default=0,
+        min=-MAX_PIXELS_PARAM,
+        max=MAX_PIXELS_PARAM,
         scales=True,
     )
 
 
 class Uncrop(Operation):
     """``uncrop``: extend (positive) or crop (negative) each side by ``left``, ``right``,
-    ``top``, ``bottom`` pixels; at least one of them is not 0."""
+    ``top``, ``bottom`` pixels (each within +-``MAX_PIXELS_PARAM``); at least one of them is
+    not 0."""
 
     name = OperationName.UNCROP.value
     label = OperationName.UNCROP.label
@@ -298,12 +309,14 @@ class RemoveBackground(Operation):
 
 
 def _box(name: str, label, help_text, **options) -> Param:
-    return Param(name, INT, label, help_text, required=True, scales=True, **options)
+    return Param(
+        name, INT, label, help_text, required=True, scales=True, max=MAX_PIXELS_PARAM, **options
+    )
 
 
 class Crop(Operation):
     """``crop``: the exact sub-region ``x``, ``y``, ``width``, ``height`` (pixels of the image
-    as displayed), which must lie inside the image."""
+    as displayed, each at most ``MAX_PIXELS_PARAM``), which must lie inside the image."""
 
     name = OperationName.CROP.value
     label = OperationName.CROP.label
@@ -378,3 +391,26 @@ def param_union(declarations: Iterable[Iterable[Param]]) -> dict[str, Param]:
                     f"parameter {param.name!r} is declared as {known.type} and as {param.type}"
                 )
     return union
+
+
+def widest_bounds(params: Iterable[Param]) -> tuple[int | None, int | None]:
+    """``(min, max)`` taking in every declaration of one parameter in ``params`` (several
+    providers'): ``None`` where one of them is unbounded. What a form or API field that serves
+    them all accepts; each provider then checks its own bounds."""
+    params = list(params)
+    lows = [p.min for p in params]
+    highs = [p.max for p in params]
+    low = None if not lows or None in lows else min(lows)
+    high = None if not highs or None in highs else max(highs)
+    return low, high
+
+
+def bounds_text(param: Param) -> str:
+    """``param``'s bounds in words: ``"-2000 to 2000"``, ``"at least 1"``, ``""`` (none)."""
+    if param.min is not None and param.max is not None:
+        return str(_("%(min)s to %(max)s") % {"min": param.min, "max": param.max})
+    if param.min is not None:
+        return str(_("at least %(min)s") % {"min": param.min})
+    if param.max is not None:
+        return str(_("at most %(max)s") % {"max": param.max})
+    return ""

@@ -25,6 +25,7 @@ from ..providers import (
     default_provider,
     find_provider,
     get_provider,
+    param_bounds,
     provider_choices,
     vendor_choices,
 )
@@ -201,8 +202,12 @@ class OptionalIntegerField(serializers.IntegerField):
         return super().validate_empty_values(data)
 
 
-def param_field(param: Param, help_text: str) -> serializers.Field:
-    """The API field of a parameter: it parses the type; the provider checks the rest.
+def param_field(
+    param: Param, help_text: str, bounds: tuple[int | None, int | None] = (None, None)
+) -> serializers.Field:
+    """The API field of a parameter: it parses the type and, for a number, checks ``bounds``
+    (``(min, max)``, the widest of the providers declaring it: the schema shows them); the
+    chosen provider checks the rest.
 
     Every parameter field is optional and nullable: ``null`` or ``""`` means "not given" (the
     parameter's default; "This field is required." for a required one, from the provider)."""
@@ -211,7 +216,7 @@ def param_field(param: Param, help_text: str) -> serializers.Field:
         return OptionalBooleanField(**options)
     if param.type == CHOICE:
         return serializers.ChoiceField(choices=list(param.choices), allow_blank=True, **options)
-    return OptionalIntegerField(**options)
+    return OptionalIntegerField(min_value=bounds[0], max_value=bounds[1], **options)
 
 
 def param_fields() -> dict[str, serializers.Field]:
@@ -236,7 +241,10 @@ def param_fields() -> dict[str, serializers.Field]:
                     % {"operation": operation, "providers": ", ".join(p.name for p in takes)}
                 )
         help_text = f"{', '.join(str(w) for w in where)}: {param.help_text or param.label}"
-        fields[name] = param_field(param, help_text)
+        low, high, note = param_bounds(name, takers)
+        if note:
+            help_text = f"{help_text} {note}"
+        fields[name] = param_field(param, help_text, (low, high))
     return fields
 
 

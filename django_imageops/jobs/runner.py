@@ -185,12 +185,22 @@ def _start(job: ImageJob, provider: Provider, ctx: RunContext):
         if not job.vendor_image_id and reuse(job, provider):
             return None
     try:
+        # The parameters' bounds first (a row written by other means, or before a provider
+        # narrowed them): no arithmetic on a value out of range.
+        provider.clean_params(job.params)
         prepared = provider.prepare(job.params, data, source.name, verified=verified)
     except ValidationError as exc:
         fail(
             job,
             "invalid_input",
             _("The source image cannot be sent: %(reason)s") % {"reason": " ".join(_flat(exc))},
+        )
+        return None
+    except ArithmeticError as exc:  # a size the fitting cannot compute: refused, not a crash
+        fail(
+            job,
+            "invalid_input",
+            _("The parameters cannot be applied to this image: %(reason)s") % {"reason": exc},
         )
         return None
     del data

@@ -31,7 +31,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import get_settings
-from ..operations import OPERATIONS, get_operation
+from ..operations import OPERATIONS, Param, bounds_text, get_operation, widest_bounds
 from .base import (
     Failure,
     JobContext,
@@ -61,6 +61,7 @@ __all__ = [
     "find_provider",
     "get_provider",
     "load_errors",
+    "param_bounds",
     "provider_choices",
     "providers_for",
     "providers_named",
@@ -275,3 +276,22 @@ def credential(vendor: str) -> str:
         return owners[0].account(vendor_settings(vendor))
     except KeyError:
         return ""
+
+
+def param_bounds(name: str, providers: list[Provider]) -> tuple[int | None, int | None, str]:
+    """The bounds of parameter ``name`` over the ``providers`` that declare it, for a form or
+    API field serving them all: ``(min, max, note)``, the widest bounds (``None``: unbounded
+    for one of them) and, when the providers' bounds differ, a note giving each one's
+    (``"Clipdrop: -2000 to 2000; PiktID: -100000 to 100000."``; ``""`` when they agree)."""
+    declared: list[tuple[Provider, Param]] = [
+        (provider, param)
+        for provider in providers
+        for param in provider.params()
+        if param.name == name
+    ]
+    low, high = widest_bounds(param for _provider, param in declared)
+    texts = {str(provider.label): bounds_text(param) for provider, param in declared}
+    note = ""
+    if len(set(texts.values())) > 1:
+        note = "; ".join(f"{label}: {text or '-'}" for label, text in texts.items()) + "."
+    return low, high, note

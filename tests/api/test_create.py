@@ -110,6 +110,43 @@ def test_bad_parameters_are_400_naming_the_field(alice_client, sandbox, s3, fiel
     assert vendor_calls(sandbox) == 0
 
 
+HUGE = int("9" * 400)
+
+
+@pytest.mark.parametrize("source", ["upload", "object"])
+@pytest.mark.parametrize(
+    ("fields", "error_key"),
+    [
+        ({"operation": "uncrop", "provider": "piktid", "left": HUGE}, "left"),
+        ({"operation": "uncrop", "provider": "piktid", "bottom": -HUGE}, "bottom"),
+        ({"operation": "uncrop", "left": 5, "seed": HUGE}, "seed"),
+        ({"operation": "crop", "x": HUGE, "y": 0, "width": 5, "height": 5}, "x"),
+        ({"operation": "crop", "x": 0, "y": 0, "width": 5, "height": HUGE}, "height"),
+    ],
+    ids=["piktid-left", "piktid-bottom", "clipdrop-seed", "crop-x", "crop-height"],
+)
+def test_a_huge_number_is_400_keyed_by_its_field(
+    alice_client, alice, photo, sandbox, s3, fields, error_key, source
+):
+    """400 digits used to overflow the image fitting's floats: a 500 for an upload, a job
+    failed with internal_error for an object. Every length has a declared bound."""
+    payload = dict(fields)
+    if source == "upload":
+        payload["image"] = upload(make_image(64, 48))
+        response = alice_client.post(JOBS_URL, payload, format="multipart")
+    else:
+        grant(alice, "change_photo")
+        payload.update({"model": "testapp.photo", "pk": photo.pk, "field": "image"})
+        response = alice_client.post(JOBS_URL, payload, format="json")
+    assert response.status_code == 400, response.content
+    assert (
+        "less than or equal to" in response.json()[error_key][0]
+        or "greater than" in (response.json()[error_key][0])
+    )
+    assert ImageJob.objects.count() == 0
+    assert vendor_calls(sandbox) == 0
+
+
 @pytest.mark.parametrize("empty", [None, ""], ids=["null", "empty"])
 @pytest.mark.parametrize("body_format", ["json", "multipart"])
 @pytest.mark.parametrize(

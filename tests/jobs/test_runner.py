@@ -246,3 +246,19 @@ def test_a_job_run_inline_is_not_read_back_nor_its_source_object_loaded(run, san
         q["sql"].startswith('SELECT "django_imageops_imagejob"."id"') and "LIMIT 21" in q["sql"]
         for q in queries.captured_queries
     )
+
+
+def test_parameters_out_of_bounds_fail_the_job_before_any_arithmetic(run, sandbox):
+    """A row whose params no provider would accept (written by other means, or before a
+    provider narrowed them) fails with invalid_input, not an overflow's internal_error."""
+    job = ImageJob.objects.create(
+        operation="uncrop",
+        provider="piktid",
+        params={"left": int("9" * 400), "right": 0, "top": 0, "bottom": 0},
+        source_object=photo(make_image(64, 64)),
+        source_field="image",
+    )
+    job = run(jobs.run_job, job.pk)
+    assert (job.status, job.error_code) == ("failed", "invalid_input"), job.error_message
+    assert "less than or equal to 100000" in job.error_message
+    assert sandbox.counters()["piktid"]["calls"] == 0

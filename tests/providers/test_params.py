@@ -140,3 +140,26 @@ def test_an_empty_required_parameter_is_required(empty):
     with pytest.raises(ValidationError) as exc:
         get_provider("crop", "pixlab").clean_params({**BOX, "width": empty})
     assert exc.value.message_dict["width"] == ["This field is required."]
+
+
+def test_every_length_has_a_declared_bound_for_every_provider():
+    """Offsets, coordinates and sizes (``scales``), and every other number, are bounded both
+    ways in each provider's declarations: forms, the API and its schema show the bounds."""
+    for provider in all_providers():
+        for param in provider.params():
+            if param.type == "int":
+                assert param.min is not None and param.max is not None, (provider, param.name)
+                assert -100_000 <= param.min <= param.max <= 100_000, (provider, param.name)
+
+
+def test_api_fields_and_forms_show_the_widest_bounds_and_each_providers():
+    from django_imageops.api.serializers import param_fields
+    from django_imageops.forms import UncropForm
+
+    left = param_fields()["left"]
+    assert (left.min_value, left.max_value) == (-100_000, 100_000)
+    assert "Clipdrop: -2000 to 2000; PiktID: -100000 to 100000." in str(left.help_text)
+    assert (param_fields()["seed"].min_value, param_fields()["seed"].max_value) == (0, 100_000)
+    form = UncropForm(image_fields=[("image", "Image")])
+    assert form.fields["left"].widget.attrs["max"] == 100_000
+    assert "Clipdrop: -2000 to 2000" in str(form.fields["left"].help_text)
