@@ -71,9 +71,9 @@ def test_providers_narrow_or_extend_their_operations_params():
     assert (clipdrop["left"].min, clipdrop["left"].max) == (-2000, 2000)
     assert (clipdrop["seed"].min, clipdrop["seed"].max) == (0, 100_000)
     piktid = {p.name: p for p in get_provider("uncrop", "piktid").params()}
-    assert (piktid["left"].min, piktid["left"].max) == (None, None)
+    assert (piktid["left"].min, piktid["left"].max) == (-100_000, 100_000)
     # The operation's own declaration is untouched by the narrowing.
-    assert get_operation("uncrop").params[0].max is None
+    assert get_operation("uncrop").params[0].max == 100_000
 
 
 def test_piktid_takes_offsets_clipdrop_would_refuse():
