@@ -10,7 +10,8 @@ by concept:
 - ``runner``: ``run_job``, the template that runs any provider (``providers.base.Provider``)
   and handles its outcome; ``context``: what the provider's steps get (``RunContext``,
   ``NowContext``);
-- ``results``: storing results, the spool, reuse, ``apply_result``;
+- ``results``: storing results, reuse, ``apply_result``; ``spool``: a result kept on local
+  disk until it is stored and recorded (whatever failed after the vendor answered);
 - ``credits``: credits per job and each vendor's balance;
 - ``estimate``: ``estimate``, the price of jobs before they run (``Estimate``);
 - ``budgets``: caps on the credits spent per vendor, user and batch (``BudgetStatus``);

@@ -246,6 +246,8 @@ class RunContext(_Context):
     def __init__(self, provider: Provider, job: ImageJob, *, polling: bool = False):
         super().__init__(provider, job)
         self.polling = polling
+        #: The last ``VendorResult`` a vendor call of this step returned (None before one).
+        self.answered = None
 
     def call(self, fn, *, resource=None):
         job, provider = self._job, self.provider
@@ -284,11 +286,16 @@ class RunContext(_Context):
             raise _Stop from exc
         finally:
             ratelimit.release(provider.vendor, self.credential)
+        # From here on the vendor has answered (and charged): nothing below may lose it. The
+        # job's credits go with its next write; the runner spools ``answered`` if what follows
+        # fails.
+        self.answered = result
         record_credits(
             job,
             provider.vendor,
             consumed=result.credits_consumed,
             remaining=result.credits_remaining,
+            defer=True,
         )
         record_event(
             job,

@@ -1,10 +1,11 @@
-"""Results: storing them (and spooling them when storage fails), reusing identical ones, and
+"""Results: storing them (and spooling them when that fails), reusing identical ones, and
 putting them on the source object.
 
 - ``finish_with_result``: store the bytes on the ``imageops`` storage at
   ``imageops/results/<operation>/<uuid>[-r<revision>].<ext>`` with their size recorded (read
   from the bytes in hand: no ``exists()`` call, no download), then ``succeed``. When storing
-  fails, the bytes wait in ``SPOOL_DIR`` and the next attempt stores them without calling the
+  fails, the bytes wait in the spool (``jobs.spool``; ``spool_answer`` when something else
+  failed after the vendor answered) and the next attempt stores them without calling the
   vendor again (``store_from_spool``).
 - ``reuse``: a deterministic job (``Provider.is_deterministic``) whose source bytes, operation,
   provider and params match a succeeded job takes its result (``reused_from``, 0 credits).
@@ -14,16 +15,13 @@ putting them on the source object.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import os
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import Q
 from django.utils import timezone
@@ -31,12 +29,22 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from .. import signals
-from ..conf import get_setting, get_storage
+from ..conf import get_storage
 from ..models import ImageJob
 from ..providers import Provider
 from ..vendors.base import sniff_image_type
 from .history import Kind, record_event
-from .states import RUNNING, count_attempt, fail, retry_later, send_on_commit, transition, update
+from .spool import Spooled, discard, keep, recover_credits
+from .states import (
+    RUNNING,
+    count_attempt,
+    fail,
+    retry_later,
+    send_on_commit,
+    set_later,
+    transition,
+    update,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +67,14 @@ def result_name(job: ImageJob, ext: str, revision: int | None = None) -> str:
     return f"imageops/results/{job.operation}/{job.uuid}{suffix}.{ext}"
 
 
+def describe_ext(content: bytes, content_type: str = "") -> str:
+    """The file extension of result bytes: sniffed, else from ``content_type`` (jpg or png)."""
+    ext = sniff_image_type(content)[1]
+    if ext == "bin":
+        ext = "jpg" if "jpeg" in content_type else "png"
+    return ext
+
+
 def describe(content: bytes, content_type: str = "") -> dict[str, Any]:
     """Width/height (pixels), bytes and content type of result bytes, as ``ImageJob`` fields,
     plus ``ext`` (Pillow reads the header only)."""
@@ -78,19 +94,6 @@ def describe(content: bytes, content_type: str = "") -> dict[str, Any]:
     return info
 
 
-def spool_dir() -> Path:
-    """``IMAGEOPS["SPOOL_DIR"]``, else ``MEDIA_ROOT/imageops-spool``, else a temp dir (made)."""
-    configured = get_setting("SPOOL_DIR")
-    if configured:
-        path = Path(configured)
-    elif getattr(settings, "MEDIA_ROOT", ""):
-        path = Path(settings.MEDIA_ROOT) / "imageops-spool"
-    else:
-        path = Path(tempfile.gettempdir()) / "imageops-spool"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def store(job: ImageJob, content: bytes, content_type: str, revision: int | None) -> dict | None:
     """Save ``content`` to the imageops storage; on failure spool it and schedule a retry.
 
@@ -99,32 +102,22 @@ def store(job: ImageJob, content: bytes, content_type: str, revision: int | None
         or failed, and the bytes are in the spool).
     """
     info = describe(content, content_type)
-    ext = info.pop("ext")
-    if ext == "bin":
-        ext = "jpg" if "jpeg" in content_type else "png"
+    info.pop("ext")
+    ext = describe_ext(content, content_type)
     name = result_name(job, ext, revision)
     try:
         # The name is unique (the job's UUID): ``_save`` skips ``get_available_name``, whose
         # ``exists()`` would cost an S3 HEAD request per result.
         stored = get_storage()._save(name, ContentFile(content, name=name))
     except Exception as exc:
-        spool = spool_dir() / f"{job.uuid}-r{revision or 1}.{ext}"
-        spool.write_bytes(content)
-        update(
-            job,
-            spool_path=str(spool),
-            vendor_state={
-                **job.vendor_state,
-                "spool_revision": revision,
-                "spool_type": content_type,
-            },
-        )
+        path = keep(job, content, content_type, revision, ext)
         record_event(
             job,
             Kind.STORE_FAILED,
             f"storing the result failed ({exc.__class__.__name__}: {exc}); kept in the spool, "
             "stored on the next attempt without calling the vendor again",
-            spool=str(spool),
+            defer=True,
+            spool=str(path),
         )
         retry_later(
             job, "storage_unavailable", _("Storing the result failed: %s") % exc, name="spool"
@@ -181,21 +174,36 @@ def mark_stored(job: ImageJob, info: dict, revision: int | None) -> bool:
     return True
 
 
-def store_from_spool(job: ImageJob) -> None:
-    """Store the result a previous attempt kept in the spool (no vendor call)."""
-    path = Path(job.spool_path)
+def store_from_spool(job: ImageJob, spooled: Spooled) -> None:
+    """Store the result a previous attempt kept in the spool (no vendor call). A spool the
+    database never recorded (found by the job's UUID) also brings the credits it carries."""
     try:
-        content = path.read_bytes()
+        content = spooled.path.read_bytes()
     except OSError as exc:
-        update(job, spool_path="")
+        discard(job, spooled)
+        set_later(job, spool_path="")
         fail(job, "spool_lost", _("The spooled result is gone: %s") % exc)
         return
+    if spooled.credits is not None:
+        recover_credits(job, spooled)
+        record_event(
+            job,
+            Kind.STORE_FAILED,
+            "found a result spooled by an earlier attempt the database did not record; "
+            "storing it without calling the vendor again",
+            defer=True,
+            spool=str(spooled.path),
+        )
     count_attempt(job)
-    revision = job.vendor_state.get("spool_revision")
-    content_type = str(job.vendor_state.get("spool_type", ""))
-    if finish_with_result(job, content, content_type, revision=revision):
-        with contextlib.suppress(OSError):
-            path.unlink()
+    revision = spooled.revision
+    if finish_with_result(job, content, spooled.content_type, revision=revision):
+        discard(job, spooled)
+
+
+def spool_answer(job: ImageJob, content: bytes, content_type: str, revision: int | None) -> Path:
+    """Keep a vendor's answer in the spool after something failed on our side (the next
+    attempt stores it without calling the vendor again); noted on ``job`` for its next write."""
+    return keep(job, content, content_type, revision, describe_ext(content, content_type))
 
 
 def succeeded(job: ImageJob) -> None:

@@ -5,7 +5,8 @@
 1. claims the job: one conditional ``UPDATE`` (pending and due, or running with a poll due),
    so a task delivered twice never runs a job twice; a task delivered before the job is due is
    enqueued again at the due time;
-2. stores a spooled result, if an earlier attempt kept one (no vendor call);
+2. stores a spooled result, if an earlier attempt kept one (no vendor call; ``spool.find``
+   also finds one the database never recorded);
 3. polls an asynchronous provider whose job is waiting for the vendor (``Provider.poll``), or
    else: reuses an identical result (``Provider.is_deterministic``), reads and hashes the
    source, fits it to the vendor (``Provider.prepare``; unusable images fail the job with
@@ -15,19 +16,27 @@
    finishes it), ``Failure`` (fail).
 
 Vendor calls, errors, retries and credits happen in ``context.RunContext.call``.
+
+When something fails after a vendor answered (storing or recording the result, our own code),
+the result's bytes are spooled and the job retried: the next run stores them without calling
+the vendor again (step 2). A transient database error (``TRANSIENT_DATABASE_ERRORS``) retries
+the job like a vendor's 5xx; anything else fails it with ``internal_error``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..conf import get_setting
 from ..models import ImageJob
 from ..providers import (
     Failure,
@@ -39,10 +48,12 @@ from ..providers import (
     find_provider,
 )
 from ..redaction import job_redactor
+from ..vendors.base import sniff_image_type
 from .context import RunContext, _Stop
 from .history import Kind, flush_events, record_event
-from .queue import requeue_early_delivery, take_fresh
-from .results import finish_with_result, read_file, reuse, store_from_spool
+from .queue import enqueue, requeue_early_delivery, take_fresh, whole_second_after
+from .results import finish_with_result, read_file, reuse, spool_answer, store_from_spool
+from .spool import find as find_spooled
 from .states import (
     PENDING,
     RUNNING,
@@ -84,23 +95,82 @@ def run_job(job_id: int) -> ImageJob | None:
     Returns:
         The job after this run, or None when it was not claimed.
     """
-    job = _claim(job_id)
+    try:
+        job = _claim(job_id)
+    except TRANSIENT_DATABASE_ERRORS as exc:
+        _claim_later(job_id, exc)
+        return None
     if job is None:
         if not requeue_early_delivery(job_id):
             logger.debug("run_job(%s): not claimable (running, finished or gone)", job_id)
         return None
+    attempts = job.attempts
     try:
         _run(job)
     except Exception as exc:
-        logger.exception("run_job(%s) failed unexpectedly", job_id)
+        try:
+            _recover(job, exc, attempts)
+        except DatabaseError as again:
+            # Not even the retry could be written: the job stays running until
+            # ``imageops_run --due`` requeues it; a spooled result is found by its UUID then.
+            logger.error(
+                "run_job(%s): %s; the job could not be rescheduled: %s", job_id, exc, again
+            )
+    finally:
+        try:
+            flush_events(job)
+            if has_pending_fields(job):
+                update(job)
+        except DatabaseError as exc:
+            logger.error("run_job(%s): the job's history could not be written: %s", job_id, exc)
+    return job
+
+
+#: Database errors that pass (a locked SQLite file, a dropped connection, a deadlock victim):
+#: the job is tried again later like after any transient error, never failed for good.
+TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def _claim_later(job_id: int, exc: Exception) -> None:
+    """The claim itself failed on a transient database error: enqueue the task again a little
+    later (a backend that cannot defer leaves the job pending for ``imageops_run --due``)."""
+    when = timezone.now() + timedelta(seconds=float(get_setting("RETRY_BACKOFF")))
+    logger.warning("run_job(%s): the database is unavailable (%s); trying again later", job_id, exc)
+    try:
+        enqueue("run_job", job_id, run_after=whole_second_after(when))
+    except Exception as again:  # the task backend's own database may be just as busy
+        logger.error("run_job(%s) could not be enqueued again: %s", job_id, again)
+
+
+def _recover(job: ImageJob, exc: Exception, attempts: int) -> None:
+    """After ``exc`` escaped a run: a result in hand was spooled (``_keep_answer``), and then,
+    or on a transient database error, the job is retried later (the spool stored without a
+    vendor call); anything else fails it with ``internal_error``."""
+    if job.status != RUNNING:
+        logger.exception("run_job(%s): %s after the job was %s", job.pk, exc, job.status)
+        return
+    spooled = bool(job.spool_path)
+    if not spooled and not isinstance(exc, TRANSIENT_DATABASE_ERRORS):
+        logger.exception("run_job(%s) failed unexpectedly", job.pk)
         reason = job_redactor(job).text(exc)  # it may quote what a vendor answered
         fail(job, "internal_error", _("Internal error: %(error)s") % {"error": reason})
         job.refresh_from_db()
-    finally:
-        flush_events(job)
-        if has_pending_fields(job):
-            update(job)
-    return job
+        return
+    logger.warning("run_job(%s): %s: %s; trying again later", job.pk, type(exc).__name__, exc)
+    if job.attempts == attempts:  # no vendor call counted one
+        count_attempt(job)
+    reason = job_redactor(job).text(exc)  # it may quote what a vendor answered
+    record_event(job, Kind.ERROR, f"{type(exc).__name__}: {reason}", defer=True)
+    if spooled:
+        code = "result_not_recorded"
+        message = _(
+            "Recording the result failed (%(error)s); it is kept and stored on the next "
+            "attempt without calling the vendor again."
+        ) % {"error": reason}
+    else:
+        code = "database_unavailable"
+        message = _("The database was unavailable: %(error)s") % {"error": reason}
+    retry_later(job, code, message, name="spool" if spooled else "retry_later")
 
 
 def _claim(job_id: int) -> ImageJob | None:
@@ -144,17 +214,50 @@ def _run(job: ImageJob) -> None:
             % {"provider": job.provider, "operation": job.operation},
         )
         return
-    if job.spool_path:
-        store_from_spool(job)
+    spooled = find_spooled(job)
+    if spooled is not None:
+        store_from_spool(job, spooled)
         return
     polling = provider.is_async and bool(job.vendor_state.get(POLLING))
     ctx = RunContext(provider, job, polling=polling)
+    outcome = None
     try:
         outcome = provider.poll(ctx) if polling else _start(job, provider, ctx)
+        if outcome is not None:
+            _handle(job, provider, outcome, ctx)
     except _Stop:
         return
-    if outcome is not None:
-        _handle(job, provider, outcome, ctx)
+    except Exception:
+        _keep_answer(job, ctx, outcome)
+        raise
+
+
+def _keep_answer(job: ImageJob, ctx: RunContext, outcome) -> None:
+    """Something failed after the vendor answered (recording the call, the provider's own
+    bookkeeping, storing or recording the result): spool the result's bytes (``outcome``'s,
+    else the step's last answer when it is an image) so that the retry stores them without
+    paying again. Nothing to keep when the job finished meanwhile or is spooled already."""
+    if job.status != RUNNING or job.spool_path:
+        return
+    if isinstance(outcome, Result):
+        content, content_type, revision = outcome.content, outcome.content_type, outcome.revision
+    elif ctx.answered is not None and sniff_image_type(ctx.answered.content)[1] != "bin":
+        content, content_type, revision = ctx.answered.content, ctx.answered.content_type, None
+    else:
+        return
+    try:
+        path = spool_answer(job, content, content_type, revision)
+    except OSError:
+        logger.exception("run_job(%s): the vendor's result could not be spooled", job.pk)
+        return
+    record_event(
+        job,
+        Kind.STORE_FAILED,
+        "recording the result failed; kept in the spool, stored on the next attempt without "
+        "calling the vendor again",
+        defer=True,
+        spool=str(path),
+    )
 
 
 def _start(job: ImageJob, provider: Provider, ctx: RunContext):

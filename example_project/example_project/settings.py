@@ -11,7 +11,9 @@ Real services when their variables are set, embedded stand-ins otherwise:
   ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` or any boto3 credential source) selects a real
   bucket; without it an embedded S3 server (moto's, in memory, on 127.0.0.1,
   ``IMAGEOPS_S3_PORT`` to pick the port) is used through the same django-storages S3 storage.
-- Database: SQLite at ``$IMAGEOPS_EXAMPLE_VAR_DIR/db.sqlite3`` (default ``example_project/var/``).
+- Database: SQLite at ``$IMAGEOPS_EXAMPLE_VAR_DIR/db.sqlite3`` (default ``example_project/var/``),
+  in WAL mode with IMMEDIATE transactions and a 20 s busy timeout (concurrent writers wait
+  rather than fail with "database is locked").
 - Tasks: the inline (Immediate) backend; deferred retries and PiktID polls are run by the
   commands' "due jobs" loop. ``CLIPPINGMAGIC_TEST_MODE=1`` makes ClippingMagic results free test
   results (watermarked).
@@ -107,11 +109,19 @@ TEMPLATES = [
     }
 ]
 
+# SQLite with concurrent writers (the threaded development server runs jobs inline, the due-jobs
+# loop runs others), as Django's docs recommend: transactions take the write lock when they
+# begin (IMMEDIATE), so a busy database makes a writer wait up to ``timeout`` seconds instead of
+# failing at once with "database is locked"; WAL lets readers go on while one writes.
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "db.sqlite3",
-        "OPTIONS": {"timeout": 20},
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
