@@ -282,6 +282,13 @@ class ImageJobCreateSerializer(serializers.Serializer):
     field = serializers.CharField(
         required=False, help_text=_("Name of the source object's ImageField.")
     )
+    dry_run = OptionalBooleanField(
+        required=False,
+        help_text=_(
+            "Check and price the job without creating it: answers 200 with what it would cost "
+            "(reused results and free modes count 0). Nothing is created, no vendor is called."
+        ),
+    )
 
     def get_fields(self):
         """The declared fields, ``provider`` (the registered providers) and the parameters of
@@ -305,8 +312,9 @@ class ImageJobCreateSerializer(serializers.Serializer):
         ``images.validate_image`` and the provider's ``check_image``.
 
         Returns ``validated_data``: ``operation``, ``provider`` (the default one if none was
-        sent), ``params`` (cleaned by the operation) and either ``upload`` (the uploaded file) or
-        ``obj`` + ``field`` (the source object and its image field name; ``upload`` is None).
+        sent), ``params`` (cleaned by the operation), ``dry_run`` and either ``upload`` (the
+        uploaded file) or ``obj`` + ``field`` (the source object and its image field name;
+        ``upload`` is None).
 
         Raises:
             rest_framework.exceptions.ValidationError: keyed by field name (HTTP 400).
@@ -373,6 +381,7 @@ class ImageJobCreateSerializer(serializers.Serializer):
             "upload": upload,
             "obj": obj,
             "field": field,
+            "dry_run": bool(attrs.get("dry_run")),
         }
 
     def _unknown_keys(self) -> dict:

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from .. import jobs
 from ..models import ImageJob
 from ..providers import provider_choices
+from .estimate import EstimateSerializer
 from .exceptions import JSONErrorsMixin
 from .openapi import (
     OpenApiParameter,
@@ -182,9 +183,10 @@ class ImageJobViewSet(
         return queryset
 
     def get_throttles(self):
-        """The site's default throttles, plus the ``imageops_jobs`` scope on create/retry."""
+        """The site's default throttles, plus the ``imageops_jobs`` scope on create/retry (not on
+        a dry run, which spends nothing)."""
         throttles = super().get_throttles()
-        if self.action in ("create", "retry"):
+        if self.action == "retry" or (self.action == "create" and not self._is_dry_run()):
             throttles.append(ImageJobCreateThrottle())
         return throttles
 
@@ -213,7 +215,9 @@ class ImageJobViewSet(
             "Send either a multipart request with an `image` file, or JSON naming a source "
             "object (`model` as app_label.model_name, `pk`, `field`) you may change. Invalid "
             "images and parameters are refused with 400 before any vendor call. Answers 202 "
-            "with the queued job and its URL in `Location`."
+            "with the queued job and its URL in `Location`. With `dry_run` true, nothing is "
+            "created: the request is checked the same way and answered 200 with what the job "
+            "would cost (the figures of the admin's cost line)."
         ),
         request={
             "multipart/form-data": ImageJobUploadRequestSerializer,
@@ -221,6 +225,9 @@ class ImageJobViewSet(
         },
         responses={
             202: OpenApiResponse(ImageJobSerializer, description="Job queued."),
+            200: OpenApiResponse(
+                EstimateSerializer, description="Dry run: what the job would cost; nothing created."
+            ),
             **_VALIDATION,
             **_ERRORS,
             **_THROTTLED,
@@ -228,22 +235,25 @@ class ImageJobViewSet(
         parameters=[_LOCATION],
     )
     def create(self, request, *args, **kwargs):
-        """Validate the request, create the job through ``jobs.create_jobs``, answer 202."""
+        """Validate the request, create the job through ``jobs.create_jobs``, answer 202; with
+        ``dry_run``, price it through ``jobs.estimate`` instead and answer 200."""
         serializer = ImageJobCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        common = {
+        kwargs = {
             "provider": data["provider"],
             "params": data["params"],
             "created_by": request.user,
         }
+        if data["upload"] is not None:
+            kwargs["uploads"] = [data["upload"]]
+        else:
+            kwargs.update(objects=[data["obj"]], field=data["field"])
         try:
-            if data["upload"] is not None:
-                created = jobs.create_jobs(data["operation"], uploads=[data["upload"]], **common)
-            else:
-                created = jobs.create_jobs(
-                    data["operation"], objects=[data["obj"]], field=data["field"], **common
-                )
+            if data["dry_run"]:
+                estimate = jobs.estimate(data["operation"], **kwargs)
+                return Response(estimate.as_dict(), status=status.HTTP_200_OK)
+            created = jobs.create_jobs(data["operation"], **kwargs)
         except DjangoValidationError as exc:
             errors = drf_errors(exc)
             source_field = data["field"]
@@ -252,6 +262,17 @@ class ImageJobViewSet(
                 errors.setdefault("field", []).extend(errors.pop(source_field))
             raise exceptions.ValidationError(errors) from exc
         return self._job_response(self._fresh(created[0]), status.HTTP_202_ACCEPTED, location=True)
+
+    def _is_dry_run(self) -> bool:
+        """Whether this create request asks for a dry run (``dry_run`` true in the body)."""
+        try:
+            value = self.request.data.get("dry_run")
+        except (AttributeError, exceptions.ParseError):
+            return False
+        try:
+            return bool(serializers.BooleanField().to_internal_value(value))
+        except serializers.ValidationError:
+            return False
 
     @extend_schema(
         summary="Cancel an image job",
