@@ -29,6 +29,7 @@ from ..providers import (
     provider_choices,
     vendor_choices,
 )
+from ..sources import source_images
 from .fields import ImageJobResultField  # noqa: F401  (public: ``api.serializers.ImageJobResultField``)
 from .openapi import OpenApiTypes, extend_schema_field
 
@@ -373,6 +374,8 @@ class ImageJobCreateSerializer(serializers.Serializer):
             params = runner.clean_params(raw_params)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(drf_errors(exc)) from exc
+        if obj is not None:
+            self._check_size(runner, params, obj, field)
 
         return {
             "operation": operation,
@@ -383,6 +386,23 @@ class ImageJobCreateSerializer(serializers.Serializer):
             "field": field,
             "dry_run": bool(attrs.get("dry_run")),
         }
+
+    def _check_size(self, runner, params: dict, obj, field: str) -> None:
+        """Refuse values that fail against the object's image size when that size is known
+        without downloading the file (``sources.source_images``: ``width_field``/
+        ``height_field`` or a header read), as the admin's forms do; otherwise the job checks
+        them before any vendor call."""
+        [source] = source_images([obj], field)
+        info = source.info()
+        if info is None:
+            return
+        try:
+            runner.check_image(params, info)
+        except DjangoValidationError as exc:
+            errors = drf_errors(exc)
+            if "image" in errors:
+                errors.setdefault("field", []).extend(errors.pop("image"))
+            raise serializers.ValidationError(errors) from exc
 
     def _unknown_keys(self) -> dict:
         """The keys of the request that are not fields of this serializer (nor Django's CSRF
