@@ -111,6 +111,12 @@ def test_crop_in_place_with_the_box_then_replace_the_photo_keeping_the_original(
         )
         x, y, side, _ = values(page, "x", "y", "width", "height")
         assert 0 < side <= 100 and x + side <= 200 and y + side <= 100
+        # Resizing the window (a phone turned, a full-page screenshot) keeps the numbers.
+        page.set_viewport_size({"width": 120, "height": 300})
+        page.wait_for_timeout(100)
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(600)
+        assert values(page, "x", "y", "width", "height") == [x, y, side, side]
         page.locator(".imageops-panel .imageops-cost:text('1 job')").wait_for()
         screenshot(page, "1-box")
         # Enter in a number runs the operation (the panel's own form), not the page's Save.
@@ -118,6 +124,11 @@ def test_crop_in_place_with_the_box_then_replace_the_photo_keeping_the_original(
         page.keyboard.press("Enter")
         wait_for_result(page)
         assert page.url.endswith(f"/admin/testapp/photo/{photo.pk}/change/")
+        job = ImageJob.objects.get()
+        assert (job.params, job.target_field) == (
+            {"x": x, "y": y, "width": side, "height": side},
+            "",
+        )
         caption = page.inner_text(".imageops-compare-after figcaption")
         assert f"{side} × {side} px" in caption  # noqa: RUF001
         page.click(".imageops-apply:text('Replace Image')")
@@ -125,11 +136,6 @@ def test_crop_in_place_with_the_box_then_replace_the_photo_keeping_the_original(
         screenshot(page, "2-replaced")
 
         photo.refresh_from_db()
-        job = ImageJob.objects.get()
-        assert (job.params, job.target_field) == (
-            {"x": x, "y": y, "width": side, "height": side},
-            "",
-        )
         assert photo.image.name != original and job.source_name == original
         assert default_storage.exists(original)  # the original is kept
         # The photo's field shows the new file without a reload.

@@ -108,6 +108,10 @@
     const main = items.find(function (item) { return item.querySelector("img"); });
     let cropper = null;
     let syncing = false;
+    // While the window resizes, Cropper rescales its box (through tiny or transient sizes):
+    // the numbers stay as they are and the box is put back from them afterwards.
+    let resizing = false;
+    let resizeTimer = null;
 
     function values() {
       return {x: intValue(inputs.x), y: intValue(inputs.y),
@@ -179,7 +183,8 @@
 
     // The cropper's box -> the numbers.
     function fromCropper(detail) {
-      if (syncing) { return; }
+      // A click on the image starts a new box of no size: wait until it is dragged open.
+      if (syncing || resizing || detail.width < 0.5 || detail.height < 0.5) { return; }
       const size = sourceSize(main);
       const factor = size.width / cropper.getImageData().naturalWidth;
       let x = Math.max(0, Math.round(detail.x * factor));
@@ -254,7 +259,15 @@
         if (item === main && window.Cropper) { startCropper(); } else { drawBox(item, values(), imageFrame(item)); }
       });
     });
-    window.addEventListener("resize", function () { drawOthers(values()); });
+    window.addEventListener("resize", function () {
+      resizing = true;
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(function () {
+        resizing = false;
+        toCropper(values());
+        drawOthers(values());
+      }, 250);
+    });
   }
 
   // -- uncrop ---------------------------------------------------------------------------------
