@@ -18,8 +18,9 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -224,8 +225,8 @@ class SandboxApp:
             return response
         except HTTPException as exc:  # e.g. a redirect to add a trailing slash
             return exc.get_response(request.environ)
-        emulator = self.emulators.get(name)
         if kind == "control":
+            emulator = self.emulators.get(name)
             if emulator is None:
                 handler = getattr(self, f"_control_{endpoint}")
             else:
@@ -233,6 +234,7 @@ class SandboxApp:
             response = self._control(request, handler, args)
             response.headers.extend(_CORS)
             return response
+        emulator = self.emulators[name]  # vendor routes and assets belong to an emulator
         if kind == "asset":
             return getattr(emulator, f"on_{endpoint}")(request, **args)
         return self._vendor(request, emulator, endpoint, args)
@@ -245,7 +247,9 @@ class SandboxApp:
         except Exception:
             logger.debug("unparseable request body", exc_info=True)
 
-    def _vendor(self, request: Request, emulator: Emulator, endpoint: str, args: dict) -> Response:
+    def _vendor(
+        self, request: Request, emulator: Emulator, endpoint: str, args: Mapping[str, Any]
+    ) -> Response:
         if self.config.latency_ms:
             time.sleep(self.config.latency_ms / 1000)
         vendor = emulator.name
@@ -297,7 +301,9 @@ class SandboxApp:
     # ----------------------------------------------------------------- controls
 
     @staticmethod
-    def _control(request: Request, handler, args: dict) -> Response:
+    def _control(
+        request: Request, handler: Callable[..., Response], args: Mapping[str, Any]
+    ) -> Response:
         try:
             return handler(request, **args)
         except (ValueError, TypeError, FaultError) as exc:

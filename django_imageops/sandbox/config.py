@@ -17,6 +17,10 @@ from .emulators import VENDORS
 PIKTID_NOTIFICATION_NAMES = ("expand_generate", "edit_generate")
 
 
+#: Credits each vendor starts with unless ``credits`` says otherwise.
+DEFAULT_CREDITS = 100
+
+
 @dataclass
 class SandboxConfig:
     """How the sandbox behaves; the command line options, snake_case.
@@ -54,7 +58,7 @@ class SandboxConfig:
     piktid_email: str = "sandbox@example.com"
     piktid_password: str = "sandbox"
     piktid_notification_name: str = "expand_generate"
-    credits: int | dict[str, int] = 100
+    credits: int | dict[str, int] = DEFAULT_CREDITS
     clipdrop_rpm: int = 60
     piktid_delay: float = 5.0
     latency_ms: int = 0
@@ -109,6 +113,5 @@ class SandboxConfig:
         """Credits per vendor at (re)start: ``{vendor: credits}`` for each of ``vendors``
         (default: the built-in emulators')."""
         if isinstance(self.credits, dict):
-            base = SandboxConfig.credits
-            return {vendor: int(self.credits.get(vendor, base)) for vendor in vendors}
+            return {vendor: int(self.credits.get(vendor, DEFAULT_CREDITS)) for vendor in vendors}
         return dict.fromkeys(vendors, int(self.credits))

@@ -48,7 +48,7 @@ def open_image(
     if not data:
         raise BadImage("Empty image file")
     try:
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         if image.format not in formats:
             names = ", ".join(FORMAT_NAMES.get(f, f.lower()) for f in formats)
             raise BadImage(f"Unsupported image format {image.format!r}; expected {names}", "format")
@@ -230,19 +230,22 @@ def watermark(image: Image.Image) -> Image.Image:
 
 
 def clipping_path_svg(mask: Image.Image) -> bytes:
-    """An SVG clipping path of ``mask`` (row runs of a down-scaled copy as rectangles)."""
+    """An SVG clipping path of ``mask`` (a grayscale alpha mask: row runs of a down-scaled copy
+    as rectangles)."""
     width, height = mask.size
-    small = mask.copy()
+    small = mask.convert("L")
     small.thumbnail((128, 128), Image.Resampling.BILINEAR)
     sw, sh = small.size
     sx, sy = width / sw, height / sh
+    levels = small.tobytes()  # one byte per pixel, row after row
     parts = []
     for y in range(sh):
+        row = levels[y * sw : (y + 1) * sw]
         x = 0
         while x < sw:
-            if small.getpixel((x, y)) >= 128:
+            if row[x] >= 128:
                 start = x
-                while x < sw and small.getpixel((x, y)) >= 128:
+                while x < sw and row[x] >= 128:
                     x += 1
                 parts.append(
                     f"M{start * sx:.1f} {y * sy:.1f}H{x * sx:.1f}V{(y + 1) * sy:.1f}"

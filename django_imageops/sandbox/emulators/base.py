@@ -16,7 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, overload
 
 from werkzeug.wrappers import Request, Response
 
@@ -57,6 +57,10 @@ def json_response(data: Any, status: int = 200, headers: dict | None = None) -> 
     )
 
 
+@overload
+def int_field(value: Any, name: str, default: int) -> int: ...
+@overload
+def int_field(value: Any, name: str, default: None = None) -> int | None: ...
 def int_field(value: Any, name: str, default: int | None = None) -> int | None:
     """Parse an integer form/JSON field; accepts ``"120"`` and ``'"120"'`` (curl -F quoting).
 

@@ -96,10 +96,12 @@ class PixlabEmulator(Emulator):
             height = int_field(params.get("height"), "height")
         except ValueError as exc:
             return self.error(400, str(exc))
-        if width is None and height is None:
-            return self.error(400, "Missing width and height (give at least one)")
-        width = width if width is not None else height
-        height = height if height is not None else width
+        if width is None:
+            if height is None:
+                return self.error(400, "Missing width and height (give at least one)")
+            width = height
+        elif height is None:
+            height = width
         if self.credits <= 0:
             return self.error(402, "Out of API credits")
         data = self._source(request, params)
