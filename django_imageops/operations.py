@@ -23,6 +23,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.text import get_text_list
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .images import ImageInfo
@@ -119,7 +120,7 @@ class Param:
             values = [str(v) for v, _label in self.choices]
             if str(value) not in values:
                 raise ValidationError(
-                    _("Choose %(choices)s.") % {"choices": get_text_list(values, _("or"))},
+                    _("Choose %(choices)s.") % {"choices": get_text_list(values, gettext("or"))},
                     code="invalid_choice",
                 )
             return str(value)
@@ -264,10 +265,11 @@ class Uncrop(Operation):
             return {"left": [_("Give at least one of left, right, top or bottom (pixels).")]}
         return {}
 
-    def result_size(self, params: dict, info: ImageInfo, scale: float = 1.0) -> tuple[int, int]:
+    @classmethod
+    def result_size(cls, params: dict, info: ImageInfo, scale: float = 1.0) -> tuple[int, int]:
         """``(width, height)`` in pixels of the result for ``info`` resized by ``scale`` (the
         offsets scaled the same way)."""
-        offsets = {side: round(params[side] * scale) for side in self.SIDES}
+        offsets = {side: round(params[side] * scale) for side in cls.SIDES}
         width = int(info.width * scale) + offsets["left"] + offsets["right"]
         height = int(info.height * scale) + offsets["top"] + offsets["bottom"]
         return width, height
@@ -398,10 +400,10 @@ def widest_bounds(params: Iterable[Param]) -> tuple[int | None, int | None]:
     providers'): ``None`` where one of them is unbounded. What a form or API field that serves
     them all accepts; each provider then checks its own bounds."""
     params = list(params)
-    lows = [p.min for p in params]
-    highs = [p.max for p in params]
-    low = None if not lows or None in lows else min(lows)
-    high = None if not highs or None in highs else max(highs)
+    lows = [p.min for p in params if p.min is not None]
+    highs = [p.max for p in params if p.max is not None]
+    low = min(lows) if lows and len(lows) == len(params) else None
+    high = max(highs) if highs and len(highs) == len(params) else None
     return low, high
 
 

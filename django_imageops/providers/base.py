@@ -44,7 +44,7 @@ from decimal import Decimal
 from typing import Any
 
 import requests
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import get_setting, get_settings
@@ -212,22 +212,33 @@ class VendorContext(abc.ABC):
 
 class JobContext(VendorContext):
     """A ``VendorContext`` on one job: its data, read only, and the writes a provider may ask
-    for. ``jobs`` implements it; the provider never sees the ``ImageJob``.
+    for. ``jobs`` implements it; the provider never sees the ``ImageJob``."""
 
-    Attributes:
-        params: the job's cleaned parameters (``ImageJob.params``).
-        vendor_image_id, vendor_secret: the vendor's references of the job's image ("" until
-            stored with ``save_vendor_refs``).
-        vendor_result_revision: the revision of the stored result (0: none).
-        vendor_state: the provider's own state between steps (a copy; ``save_vendor_refs`` or
-            ``PollLater.state`` change it).
-    """
+    @property
+    @abc.abstractmethod
+    def params(self) -> Mapping[str, Any]:
+        """The job's cleaned parameters (``ImageJob.params``)."""
 
-    params: Mapping[str, Any]
-    vendor_image_id: str
-    vendor_secret: str
-    vendor_result_revision: int
-    vendor_state: Mapping[str, Any]
+    @property
+    @abc.abstractmethod
+    def vendor_image_id(self) -> str:
+        """The vendor's id of the job's image ("" until stored with ``save_vendor_refs``)."""
+
+    @property
+    @abc.abstractmethod
+    def vendor_secret(self) -> str:
+        """The vendor's secret of the job's image ("" until stored with ``save_vendor_refs``)."""
+
+    @property
+    @abc.abstractmethod
+    def vendor_result_revision(self) -> int:
+        """The revision of the stored result (0: none)."""
+
+    @property
+    @abc.abstractmethod
+    def vendor_state(self) -> Mapping[str, Any]:
+        """The provider's own state between steps (a copy; ``save_vendor_refs`` or
+        ``PollLater.state`` change it)."""
 
     @abc.abstractmethod
     def note(self, message: str, **data: Any) -> None:
@@ -528,10 +539,20 @@ class Provider:
     def build_client(self, ctx: VendorContext):
         """The vendor client, from ``ctx.settings``: ``client_class(*credentials, base_url=,
         session=, timeout=)``, kept per thread and configuration (its connections are reused;
-        one ``requests.Session`` per thread and vendor)."""
+        one ``requests.Session`` per thread and vendor).
+
+        Raises:
+            ImproperlyConfigured: the provider has no ``client_class`` (and does not override
+                this method).
+        """
+        client_class = self.client_class
+        if client_class is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} has no client_class: set it, or override build_client()"
+            )
         options = self.client_options(ctx)
         key = (
-            self.client_class,
+            client_class,
             self.vendor,
             repr(sorted(ctx.settings.items())),
             repr(options.get("timeout")),
@@ -540,7 +561,7 @@ class Provider:
         if clients is None:
             clients = _threads.clients = {}
         if key not in clients:
-            clients[key] = self.client_class(
+            clients[key] = client_class(
                 *(ctx.settings[name] for name in self.credentials), **options
             )
         return clients[key]

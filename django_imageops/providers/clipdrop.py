@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from ..operations import INT, Param, replace_params
+from ..operations import INT, Param, Uncrop, replace_params
 from ..vendors.clipdrop import MAX_EXTEND, SEED_RANGE, ClipdropClient
 from .base import Provider, Result
 
@@ -65,7 +65,7 @@ class ClipdropUncrop(Clipdrop):
     def params(self):
         """The offsets, each within +-2000 pixels, and ``seed`` (0..100000)."""
         bounds = {"min": -MAX_EXTEND, "max": MAX_EXTEND}
-        sides = replace_params(super().params(), **dict.fromkeys(self.operation_spec.SIDES, bounds))
+        sides = replace_params(super().params(), **dict.fromkeys(Uncrop.SIDES, bounds))
         return (*sides, SEED)
 
     def check_image(self, params, info):

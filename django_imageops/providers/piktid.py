@@ -25,6 +25,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from ..operations import Uncrop
 from ..vendors import VendorError
 from ..vendors.piktid import PiktidClient
 from .base import Failure, PollLater, Provider, Result, StartAgain
@@ -94,7 +95,7 @@ class PiktidUncrop(Provider):
                 }
             )
         super().check_image(params, info)
-        width, height = self.operation_spec.result_size(params, info, scale)
+        width, height = Uncrop.result_size(params, info, scale)
         if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
             raise ValidationError(
                 {
@@ -128,7 +129,7 @@ class PiktidUncrop(Provider):
         state = ctx.vendor_state
         if not ctx.vendor_image_id or _upload_expired(state):
             result = ctx.call(lambda client: client.upload_target(prepared.upload))
-            offsets = {side: prepared.params[side] for side in self.operation_spec.SIDES}
+            offsets = {side: prepared.params[side] for side in Uncrop.SIDES}
             ctx.save_vendor_refs(
                 image_id=str(result.vendor_ids["image_id"]),
                 state={
@@ -154,7 +155,7 @@ class PiktidUncrop(Provider):
         that a run that dies before storing the answer is resumed by looking for the result
         rather than by paying for a second generation; an answer that says PiktID did not
         take the request (an error other than a gateway's 502/504) clears the mark."""
-        sides = self.operation_spec.SIDES
+        sides = Uncrop.SIDES
         offsets = ctx.vendor_state.get("offsets") or {side: ctx.params[side] for side in sides}
         image_id = ctx.vendor_image_id
         requested_at = time.time()

@@ -5,7 +5,7 @@ review params and the capability flags of the built-ins."""
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from django_imageops.images import ImageInfo
 from django_imageops.providers import Provider, Result, get_provider
@@ -114,3 +114,8 @@ def test_an_unimplemented_step_says_so():
         get_provider("crop", "pixlab").poll(None)
     with pytest.raises(NotImplementedError):
         Provider().start(None, None)
+
+
+def test_a_provider_without_a_client_class_says_so():
+    with pytest.raises(ImproperlyConfigured, match="PlainUncrop has no client_class"):
+        PlainUncrop().build_client(None)
