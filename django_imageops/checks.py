@@ -34,7 +34,8 @@ def enabled_vendors(conf: dict) -> set[str]:
     vendor with at least one of its credentials set."""
     enabled = set()
     for operation in OPERATIONS:
-        provider = providers.find_provider(operation, _default(operation))
+        name = _default(operation)
+        provider = providers.find_provider(operation, name) if name is not None else None
         if provider is not None:
             enabled.add(provider.vendor)
     for provider in providers.all_providers():

@@ -100,6 +100,9 @@ class ImageOpsStorage(LazyObject):
     settings change in tests.
     """
 
+    #: The storage once set up; ``django.utils.functional.empty`` before, and after a reset.
+    _wrapped: object
+
     def _setup(self):
         self._wrapped = storages[get_setting("STORAGE")]
 

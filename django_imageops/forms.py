@@ -27,18 +27,24 @@ no change to this module.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 from django.utils.text import get_text_list
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from .operations import BOOL, CHOICE, OPERATIONS, Param, param_union
 from .providers import Provider, default_provider, get_provider, param_bounds, providers_for
 from .sources import SourceImage
+
+if TYPE_CHECKING:
+    from .jobs import Estimate
 
 #: Failing objects named under a field before the rest are counted.
 MAX_NAMED_SOURCES = 10
@@ -58,7 +64,7 @@ def param_help(param: Param, providers: list[Provider]) -> str:
     help_text = str(param.help_text or "")
     if len(providers) > 1 and len(takers) < len(providers):
         only = _("Only with %(providers)s.") % {
-            "providers": get_text_list([str(p.label) for p in takers], _("or"))
+            "providers": get_text_list([str(p.label) for p in takers], gettext("or"))
         }
         help_text = f"{help_text} {only}".strip()
     note = param_bounds(param.name, providers)[2]
@@ -101,7 +107,7 @@ class Fieldset:
         template: an extra template rendered at its end (e.g. aspect-ratio presets), or "".
     """
 
-    name: str
+    name: str | Promise
     fields: list = field(default_factory=list)
     providers: tuple[str, ...] = ()
     template: str = ""
@@ -137,7 +143,7 @@ class OperationForm(forms.Form):
     operation: str = ""
     template_name = "django_imageops/forms/operation_form.html"
     #: Heading of the fieldset holding the operation's own parameters ("" for none).
-    params_heading = ""
+    params_heading: str | Promise = ""
     #: Template rendered under the operation's own parameters (presets), or "".
     presets_template = ""
 
@@ -163,8 +169,9 @@ class OperationForm(forms.Form):
         self.estimate_url = estimate_url
         self.preview_limit = preview_limit
         self.source_count: int | None = None
-        self.estimate = None
-        self.fields["field"].choices = self.image_fields
+        self.estimate: Estimate | None = None
+        field_choice = cast(forms.ChoiceField, self.fields["field"])
+        field_choice.choices = self.image_fields
         if self.image_fields:
             self.fields["field"].initial = self.image_fields[0][0]
         if len(self.image_fields) <= 1:
@@ -254,7 +261,7 @@ class OperationForm(forms.Form):
             if takers not in by_takers:
                 labels = [str(p.label) for p in self.providers if p.name in takers]
                 by_takers[takers] = Fieldset(
-                    get_text_list(labels, _("and")),
+                    get_text_list(labels, gettext("and")),
                     providers=takers if several and len(takers) < len(self.providers) else (),
                 )
             by_takers[takers].fields.append(self[name])
@@ -329,7 +336,9 @@ class OperationForm(forms.Form):
             try:
                 provider.check_image(params, info)
             except ValidationError as error:
-                items = error.error_dict.items() if hasattr(error, "error_dict") else []
+                items: Iterable[tuple[str | None, list[ValidationError]]] = (
+                    error.error_dict.items() if hasattr(error, "error_dict") else []
+                )
                 if not items:
                     items = [(None, [error])]
                 for key, errors in items:

@@ -87,8 +87,8 @@ def panel_payload(
         editor_url: the vendor's editor page for a review job, or "".
         model: the source object's model (for the field labels; default: the job's).
     """
-    if model is None and job.source_content_type_id:
-        model = job.source_content_type.model_class()
+    if model is None and (content_type := job.source_content_type) is not None:
+        model = content_type.model_class()
     succeeded = job.status == ImageJob.Status.SUCCEEDED and bool(job.result)
     applied = job.applied_at is not None
     applied_text = ""

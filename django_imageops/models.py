@@ -258,7 +258,8 @@ class ImageJob(models.Model):
             return self.source_file.url
         if not (self.source_name and self.source_content_type_id and self.source_field):
             return ""
-        model = self.source_content_type.model_class()
+        content_type = self.source_content_type
+        model = content_type.model_class() if content_type is not None else None
         if model is None:
             return ""
         try:

@@ -73,7 +73,7 @@ def _raw_name(value) -> str:
 
 def remember_source_names(sender, instance, **kwargs):
     """``post_init``: remember the source file names the object was loaded with (no I/O)."""
-    names = {}
+    names: dict[str, object] = {}  # source field -> file name, or _UNKNOWN
     for field in _auto_fields(sender):
         source = sender._meta.get_field(field.source)
         if source.attname in instance.__dict__:

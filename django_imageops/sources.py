@@ -74,9 +74,9 @@ class SourceImage:
 
     def info(self) -> ImageInfo | None:
         """An ``ImageInfo`` of the known size (format and mode unknown), or ``None``."""
-        if not self.size_known:
+        if not (self.width and self.height):
             return None
-        return ImageInfo(int(self.width), int(self.height), format="", mode="")
+        return ImageInfo(self.width, self.height, format="", mode="")
 
 
 def stored_size(field_file) -> tuple[int, int] | None:

@@ -130,8 +130,7 @@ def admin_links(request: HttpRequest, job: ImageJob) -> dict[str, str]:
         "job": _admin_url(f"admin:{opts.app_label}_{opts.model_name}_change", quote(job.pk)),
         "source": "",
     }
-    if job.source_content_type_id and job.source_object_id:
-        ct = job.source_content_type
+    if job.source_object_id and (ct := job.source_content_type) is not None:
         links["source"] = _admin_url(
             f"admin:{ct.app_label}_{ct.model}_change", quote(job.source_object_id)
         )

@@ -94,7 +94,10 @@ class ImageOpsAdminMixin(ImageOpsInplaceMixin):
         if action_location is None:
             actions = super().get_actions(request)
         else:
-            actions = super().get_actions(request, action_location=action_location)
+            # Django >= 6.1 only (django-stubs gives Django 5's signature on Python 3.11).
+            actions = super().get_actions(  # type: ignore[call-arg]
+                request, action_location=action_location
+            )
             if getattr(action_location, "value", action_location) != "CHANGE_LIST":
                 return actions
         if not actions and (self.actions is None or "_popup" in request.GET):
@@ -104,7 +107,7 @@ class ImageOpsAdminMixin(ImageOpsInplaceMixin):
         for operation in self.imageops_operations:
             name = f"imageops_{operation}"
             func = getattr(type(self), name)
-            actions[name] = (func, name, OPERATION_ACTION_LABELS[operation])
+            actions[name] = (func, name, str(OPERATION_ACTION_LABELS[operation]))
         return actions
 
     def imageops_remove_background(self, request, queryset):

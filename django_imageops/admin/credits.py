@@ -8,6 +8,9 @@ refresh of the balance from the vendor's account endpoint where its providers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Count, Q, Sum
@@ -21,6 +24,7 @@ from .. import jobs
 from ..models import ImageJob, VendorCredits
 from ..providers import all_providers
 from ..vendors.errors import VendorError
+from .base import ModelAdminMixin
 
 
 def refreshable_vendors() -> set[str]:
@@ -28,7 +32,7 @@ def refreshable_vendors() -> set[str]:
     return {p.vendor for p in all_providers() if p.supports_balance}
 
 
-class CreditsViewMixin:
+class CreditsViewMixin(ModelAdminMixin):
     """The credits page view, for ``ImageJobAdmin`` (a ``ModelAdmin`` of ``ImageJob``)."""
 
     def credits_view(self, request):
@@ -73,7 +77,7 @@ class CreditsViewMixin:
         vendors = []
         for balance in VendorCredits.balances():
             value = balance["provider"]
-            row = usage.get(value, {})
+            row: Mapping[str, Any] = usage.get(value, {})
             vendors.append(
                 {
                     "vendor": value,

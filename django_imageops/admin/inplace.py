@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
@@ -41,6 +42,7 @@ from ..fields import DerivedImageField
 from ..forms import OperationForm, form_for_operation
 from ..models import ImageJob
 from ..sources import source_images
+from .base import ModelAdminMixin
 from .display import editor_url
 
 #: The static files of the in-place panel (besides each operation form's own media).
@@ -75,6 +77,7 @@ class OperationsWidget(forms.Widget):
         self.buttons = buttons
         super().__init__(widget.attrs)
         self.is_required = widget.is_required
+        self.needs_multipart_form = widget.needs_multipart_form
 
     def __deepcopy__(self, memo):
         obj = copy.copy(self)
@@ -90,10 +93,6 @@ class OperationsWidget(forms.Widget):
     @property
     def media(self):
         return self.widget.media + _panel_media()
-
-    @property
-    def needs_multipart_form(self):
-        return self.widget.needs_multipart_form
 
     def get_context(self, name, value, attrs):
         """The inner widget's HTML (``inner``) and the ``buttons``."""
@@ -136,8 +135,14 @@ def panel_text() -> dict[str, str]:
     }
 
 
-class ImageOpsInplaceMixin:
+class ImageOpsInplaceMixin(ModelAdminMixin):
     """The in-place operations of ``ImageOpsAdminMixin`` (see the module docstring)."""
+
+    if TYPE_CHECKING:  # ImageOpsAdminMixin's
+        imageops_operations: tuple[str, ...]
+
+        def get_imageops_fields(self) -> list[tuple[str, str]]: ...
+        def has_imageops_permission(self, request: HttpRequest) -> bool: ...
 
     #: Seconds between two polls of a running job's status by the panel.
     imageops_poll_interval = 1.0
@@ -286,7 +291,7 @@ class ImageOpsInplaceMixin:
             target = inplace.default_target(self.model, operation, field)
         form_class = form_for_operation(operation)
         url = self._imageops_url("imageops_form", quote(obj.pk), operation)
-        form_kwargs = {
+        form_kwargs: dict[str, Any] = {
             "image_fields": [(field, inplace.field_label(self.model, field))],
             "estimate_url": url,
             "auto_id": "id_imageops-%s",

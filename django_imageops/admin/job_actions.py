@@ -22,6 +22,7 @@ from .. import jobs
 from ..models import ImageJob
 from ..permissions import can_act_on_job
 from ..vendors.errors import VendorError
+from .base import ModelAdminMixin
 from .display import editor_url, job_provider, labels_of
 
 
@@ -51,7 +52,7 @@ def _denied_message(count: int) -> str:
     ) % {"count": count}
 
 
-class ImageJobActionsMixin:
+class ImageJobActionsMixin(ModelAdminMixin):
     """The job actions of ``ImageJobAdmin`` (named in its ``actions``)."""
 
     def has_act_permission(self, request) -> bool:

@@ -10,12 +10,19 @@ matches gets Django's HTML 404 page. ``JSONErrorsMixin`` (on every viewset) and 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
+
+if TYPE_CHECKING:  # for mypy, the mixin's super() is a DRF view's
+    from rest_framework.views import APIView as _ViewBase
+else:
+    _ViewBase = object
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -52,7 +59,7 @@ def request_error(exc: Exception) -> exceptions.APIException | None:
     return None
 
 
-class JSONErrorsMixin:
+class JSONErrorsMixin(_ViewBase):
     """For API views: Django's refusals of an unreadable request answer JSON too
     (``request_error``), through the view's usual exception handling."""
 

@@ -6,6 +6,8 @@ URL on a private S3 bucket, computed locally) and the sizes from the job's own c
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import apps
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -60,12 +62,6 @@ def job_api_url(request, job: ImageJob, view_name: str = "imagejob-detail") -> s
     return request.build_absolute_uri(path)
 
 
-def is_review_job(job: ImageJob) -> bool:
-    """True for a job a person finishes in the vendor's editor (``Provider.is_review``)."""
-    provider = find_provider(job.operation, job.provider)
-    return provider is not None and provider.is_review(job.params or {})
-
-
 class ImageJobResultSerializer(serializers.Serializer):
     """Schema of a stored result: ``{url, width, height, content_type, bytes}``."""
 
@@ -104,7 +100,9 @@ class ImageJobSerializer(serializers.ModelSerializer):
     params = serializers.DictField(
         read_only=True, help_text=_("The operation's parameters, defaults filled in.")
     )
-    source = serializers.SerializerMethodField()
+    # (DRF's serializer metaclass takes declared fields off the class: no clash with the
+    # ``Field.source`` attribute the stubs see.)
+    source = serializers.SerializerMethodField()  # type: ignore[assignment]
     result = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     editor_url = serializers.SerializerMethodField(
@@ -166,9 +164,9 @@ class ImageJobSerializer(serializers.ModelSerializer):
     def get_editor_url(self, job: ImageJob) -> str | None:
         """Absolute URL of the editor page of a review job (``Provider.editor_view``), else None
         (also when the editor URLs are not installed)."""
-        if not is_review_job(job):
-            return None
         provider = find_provider(job.operation, job.provider)
+        if provider is None or not provider.is_review(job.params or {}):
+            return None
         try:
             path = reverse(provider.editor_view, kwargs={"job_uuid": job.uuid})
         except NoReverseMatch:
@@ -212,7 +210,7 @@ def param_field(
 
     Every parameter field is optional and nullable: ``null`` or ``""`` means "not given" (the
     parameter's default; "This field is required." for a required one, from the provider)."""
-    options = {"required": False, "allow_null": True, "help_text": help_text}
+    options: dict[str, Any] = {"required": False, "allow_null": True, "help_text": help_text}
     if param.type == BOOL:
         return OptionalBooleanField(**options)
     if param.type == CHOICE:
@@ -459,15 +457,16 @@ class ImageJobUploadRequestSerializer(ImageJobCreateSerializer):
     """``POST jobs/`` as ``multipart/form-data``: an uploaded ``image`` and the parameters."""
 
     image = UploadField(help_text=_("The image to process."))
-    model = None
-    pk = None
-    field = None
+    # DRF removes an inherited declared field set to None (the stubs do not know).
+    model = None  # type: ignore[assignment]
+    pk = None  # type: ignore[assignment]
+    field = None  # type: ignore[assignment]
 
 
 class ImageJobSourceRequestSerializer(ImageJobCreateSerializer):
     """``POST jobs/`` as JSON: a source object (``model``, ``pk``, ``field``) and the parameters."""
 
-    image = None
+    image = None  # type: ignore[assignment]  # DRF: removes the inherited field
     model = serializers.CharField(help_text=_("Source object's model as app_label.model_name."))
     pk = serializers.CharField(help_text=_("Source object's primary key."))
     field = serializers.CharField(help_text=_("Name of the source object's ImageField."))

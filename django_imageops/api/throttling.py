@@ -32,4 +32,5 @@ class ImageJobCreateThrottle(UserRateThrottle):
     def get_rate(self) -> str | None:
         """The configured rate, read at request time so ``override_settings`` takes effect."""
         rates = api_settings.DEFAULT_THROTTLE_RATES or {}
-        return rates.get(self.scope, DEFAULT_JOB_RATE)
+        # djangorestframework-stubs types the rates as numbers; DRF's are "N/period" strings.
+        return rates.get(self.scope, DEFAULT_JOB_RATE)  # type: ignore[return-value]

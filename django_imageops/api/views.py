@@ -7,6 +7,7 @@ check who may do what, turn requests into those calls and jobs into JSON.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -309,7 +310,7 @@ class ImageJobViewSet(
         self._transition(jobs.retry, job, _("Only failed or canceled jobs can be retried"))
         return self._job_response(self._fresh(job), status.HTTP_202_ACCEPTED)
 
-    def _transition(self, func, job: ImageJob, refusal: str) -> None:
+    def _transition(self, func, job: ImageJob, refusal: str | Promise) -> None:
         """Run ``jobs.cancel``/``jobs.retry``; a refusal of the job's state becomes 409."""
         if not func(job):
             raise Conflict(

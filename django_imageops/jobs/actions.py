@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
@@ -41,7 +42,9 @@ def retry(job: ImageJob) -> bool:
         True when the job was queued, False when it was not failed or canceled.
     """
     state = ImageJob.objects.filter(pk=job.pk).values_list("vendor_state", flat=True).first()
-    fields = {"vendor_state": without_polling(state)} if state and POLLING in state else {}
+    fields: dict[str, Any] = (
+        {"vendor_state": without_polling(state)} if state and POLLING in state else {}
+    )
     if not transition(
         job,
         "retry",

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.text import get_text_list
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import ratelimit
@@ -69,7 +70,7 @@ def plain_message(exc: VendorError, provider: Provider) -> str:
                 "vendor": vendor,
                 "status": status,
                 "reason": reason.rstrip(". "),
-                "settings": get_text_list(names, _("and")),
+                "settings": get_text_list(names, gettext("and")),
                 "key": provider.vendor,
             }
         )

@@ -25,7 +25,18 @@ from .queue import enqueue_on_commit
 Kind = ImageJobEvent.Kind
 
 
-def _upload_file(upload, index: int, data: bytes, info: ImageInfo | None) -> ContentFile:
+class SniffedFile(ContentFile):
+    """An upload's bytes as they are stored: named, with the ``content_type`` that storages
+    honouring it (django-storages' S3) send instead of guessing from the name."""
+
+    name: str
+
+    def __init__(self, data: bytes, name: str, content_type: str):
+        super().__init__(data, name=name)
+        self.content_type = content_type
+
+
+def _upload_file(upload, index: int, data: bytes, info: ImageInfo | None) -> SniffedFile:
     """The file an upload is stored as: the client's name without its extension, then the
     extension and ``Content-Type`` of the format sniffed from the bytes (``images.file_type``):
     a PNG sent as ``page.html``/``text/html`` is stored as ``page.png``, ``image/png``."""
@@ -34,10 +45,7 @@ def _upload_file(upload, index: int, data: bytes, info: ImageInfo | None) -> Con
     stem = "".join(c if c.isprintable() and c not in "\\/" else "_" for c in name)
     stem = os.path.splitext(stem)[0].strip(". ")[:100] or f"upload-{index}"
     content_type, extension = file_type(info) if info else ("application/octet-stream", "bin")
-    file = ContentFile(data, name=f"{stem}.{extension}")
-    # Storages that honour it (django-storages' S3) send it instead of guessing from the name.
-    file.content_type = content_type
-    return file
+    return SniffedFile(data, f"{stem}.{extension}", content_type)
 
 
 def create_jobs(
@@ -112,7 +120,7 @@ def create_jobs(
         while source_files:
             job, file = source_files.pop(0)
             job.source_file.save(file.name, file, save=False)
-            job.source_name = job.source_file.name
+            job.source_name = job.source_file.name or ""
             del file
         jobs = ImageJob.objects.bulk_create(jobs)
         if any(job.pk is None for job in jobs):  # backends that do not return ids
@@ -141,13 +149,13 @@ class Plan:
         params: the cleaned parameters (``Provider.clean_params``).
         jobs: unsaved ``ImageJob`` instances, in input order (uploads have ``source_hash``).
         source_files: ``(job, file)`` of each upload, to be stored with its job: a
-            ``ContentFile`` named and typed after the format of its bytes (``_upload_file``).
+            ``SniffedFile`` named and typed after the format of its bytes (``_upload_file``).
     """
 
     provider: Provider
     params: dict
     jobs: list[ImageJob]
-    source_files: list[tuple[ImageJob, ContentFile]] = dataclass_field(default_factory=list)
+    source_files: list[tuple[ImageJob, SniffedFile]] = dataclass_field(default_factory=list)
 
 
 def plan_jobs(
@@ -171,8 +179,6 @@ def plan_jobs(
     """
     if (objects is None) == (uploads is None):
         raise ValueError("create_jobs: give exactly one of objects= or uploads=")
-    if objects is not None and not field:
-        raise ValueError("create_jobs: objects= needs field=")
     get_operation(operation)
     runner = get_provider(operation, provider)
     provider = runner.name
@@ -180,8 +186,11 @@ def plan_jobs(
 
     errors: dict[str, list] = {}
     jobs: list[ImageJob] = []
-    source_files: list[tuple[ImageJob, ContentFile]] = []
+    source_files: list[tuple[ImageJob, SniffedFile]] = []
+    data: bytes | None  # an upload's bytes, one at a time
     if objects is not None:
+        if not field:
+            raise ValueError("create_jobs: objects= needs field=")
         objects = list(objects)
         if not objects:
             return Plan(runner, cleaned, [], [])

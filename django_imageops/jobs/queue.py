@@ -14,16 +14,18 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import django
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
-try:  # Django >= 6.0
+# mypy checks against django.tasks (django-stubs); the backport has the same API.
+if TYPE_CHECKING or django.VERSION >= (6, 0):
     from django.tasks import task, task_backends
     from django.tasks.exceptions import InvalidTaskBackend as InvalidTaskBackendError
-except ImportError:  # Django 5.2: the django-tasks backport
+else:  # Django 5.2: the django-tasks backport
     from django_tasks import task, task_backends
     from django_tasks.exceptions import InvalidTaskBackendError
 

@@ -285,18 +285,19 @@ def apply_result(job: ImageJob, *, replace_source: bool = False) -> None:
             gone.
     """
     job.refresh_from_db()
-    if job.status != ImageJob.Status.SUCCEEDED or not job.result:
+    result_name = job.result.name
+    if job.status != ImageJob.Status.SUCCEEDED or not result_name:
         raise ValueError("only a succeeded job with a result can be applied")
     obj = job.source_object
     if obj is None:
         raise ValueError("the job's source is an upload or no longer exists")
     update_fields = []
     if job.target_field:
-        setattr(obj, job.target_field, job.result.name)
+        setattr(obj, job.target_field, result_name)
         update_fields.append(job.target_field)
     if replace_source:
         content = read_file(job.result)
-        base = os.path.basename(job.result.name)
+        base = os.path.basename(result_name)
         getattr(obj, job.source_field).save(base, ContentFile(content), save=False)
         update_fields.append(job.source_field)
     if update_fields:

@@ -132,7 +132,7 @@ def _write(
     pending = instance.__dict__.get(_PENDING_FIELDS) if instance is not None else None
     if pending:
         values = {**pending, **values}
-    conditions = {"pk": instance.pk if instance is not None else job}
+    conditions: dict[str, Any] = {"pk": instance.pk if instance is not None else job}
     if statuses is not None:
         conditions["status__in"] = statuses
     # One filter() call: each call clones the queryset (this runs several times per job).

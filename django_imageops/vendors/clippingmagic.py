@@ -138,13 +138,14 @@ class ClippingMagicClient(BaseClient):
         payload = self.expect_json(response)
         data = payload
         if key is not None:
-            data = payload.get(key)
-            if not isinstance(data, dict):
+            nested = payload.get(key)
+            if not isinstance(nested, dict):
                 raise VendorError(
                     f"answer has no {key!r} object: {str(payload)[:200]}",
                     vendor=self.vendor,
                     status_code=response.status_code,
                 )
+            data = nested
         return VendorResult(
             content=b"",
             content_type="application/json",

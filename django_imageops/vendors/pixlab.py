@@ -133,6 +133,6 @@ def _json_status(payload: Any) -> int | None:
     if not isinstance(payload, dict):
         return None
     try:
-        return int(payload.get("status"))
-    except (TypeError, ValueError):
+        return int(payload["status"])
+    except (KeyError, TypeError, ValueError):
         return None
