@@ -34,6 +34,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
 
 docs: $(DOCS_STAMP)
 	rm -rf docs/_build
@@ -50,4 +51,4 @@ sandbox: $(STAMP)
 	$(BIN)/python -m django_imageops.sandbox
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache example_project/var docs/_build docs/_generated dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache example_project/var docs/_build docs/_generated dist
