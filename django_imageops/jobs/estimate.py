@@ -201,10 +201,8 @@ def estimate(
 ) -> Estimate:
     """The price of the jobs ``create_jobs`` would create with the same arguments.
 
-    Args:
-        operation, objects, field, uploads, provider, params, created_by, batch,
-        source_hashes, target_field: as ``create_jobs`` (``target_field`` does not change the
-            price; it is accepted so that one set of arguments serves both calls).
+    The arguments are ``create_jobs``' own: ``target_field`` does not change the price; it is
+    accepted so that one set of arguments serves both calls.
 
     Reuse is predicted for providers whose results are deterministic for ``params``
     (``Provider.is_deterministic``): a job is counted as reused when a succeeded job of the

@@ -4,8 +4,9 @@ The settings, system checks and signals pages are written by hand (their meaning
 so these tests hold them to the code: every ``IMAGEOPS`` key (the app's defaults and the options
 the registered providers read, ``Provider.option_defaults``), every vendor's settings key (each
 vendor's settings as merged over its providers' ``default_settings``), every
-``django_imageops.E/W/I...`` check id in the package's source and every signal of
-``django_imageops.signals``. The management commands' options are generated from their parsers;
+``django_imageops.E/W/I...`` check id in the package's source, every signal of
+``django_imageops.signals`` and every public name of ``django_imageops.jobs`` (on the Python
+API page). The management commands' options are generated from their parsers;
 here every command must have its section. Relative links in README.md and docs/ must point at
 files that exist (Sphinx checks links between pages; the README is not a page), and the Python
 modules they name must exist.
@@ -21,7 +22,7 @@ from django.core.management import get_commands
 from django.dispatch import Signal
 
 import django_imageops
-from django_imageops import providers, signals
+from django_imageops import jobs, providers, signals
 from django_imageops.conf import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +104,16 @@ def test_signals_page_lists_every_signal():
     documented = set().union(*(_names(row[0]) for row in _rows("reference/signals.md")))
     assert in_code <= documented
     assert {name for name in documented if name.startswith("job_")} == in_code
+
+
+def test_python_api_page_documents_every_public_name_of_jobs():
+    """``jobs.__all__`` is the Python API: each name is rendered on the page by autodoc (which
+    also fails the docs build when a docstring is not valid reStructuredText)."""
+    text = (DOCS / "reference" / "python-api.md").read_text()
+    documented = set(
+        re.findall(r"\.\. auto(?:function|class):: django_imageops\.jobs\.(\w+)", text)
+    )
+    assert set(jobs.__all__) - documented == set()
 
 
 def test_commands_page_has_a_section_per_management_command():
