@@ -28,14 +28,16 @@ class BudgetStatusSerializer(serializers.Serializer):
     resets_at = serializers.DateTimeField(
         allow_null=True, help_text=_("When the period rolls over (UTC).")
     )
-    label = serializers.CharField()
+    # (DRF's serializer metaclass takes declared fields off the class: no clash with the
+    # ``Field.label`` attribute the stubs see; the same below.)
+    label = serializers.CharField()  # type: ignore[assignment]
 
 
 class VendorEstimateSerializer(serializers.Serializer):
     """What the job would spend on one vendor (``jobs.VendorEstimate``)."""
 
     vendor = serializers.CharField(help_text=_("The vendor's name."))
-    label = serializers.CharField(help_text=_("Its display name."))
+    label = serializers.CharField(help_text=_("Its display name."))  # type: ignore[assignment]
     jobs = serializers.IntegerField(help_text=_("Jobs expected to cost credits there."))
     credits = _credits(_("Credits they are expected to cost."))
     price = _credits(_("Credits per job."))

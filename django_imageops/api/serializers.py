@@ -372,7 +372,7 @@ class ImageJobCreateSerializer(serializers.Serializer):
             params = runner.clean_params(raw_params)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(drf_errors(exc)) from exc
-        if obj is not None:
+        if obj is not None and field:
             self._check_size(runner, params, obj, field)
 
         return {

@@ -6,6 +6,8 @@ check who may do what, turn requests into those calls and jobs into JSON.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -267,8 +269,11 @@ class ImageJobViewSet(
     def _is_dry_run(self) -> bool:
         """Whether this create request asks for a dry run (``dry_run`` true in the body)."""
         try:
-            value = self.request.data.get("dry_run")
-        except (AttributeError, exceptions.ParseError):
+            data = self.request.data
+        except exceptions.ParseError:
+            return False
+        value = data.get("dry_run") if isinstance(data, Mapping) else None
+        if value is None:
             return False
         try:
             return bool(serializers.BooleanField().to_internal_value(value))
