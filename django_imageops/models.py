@@ -162,6 +162,17 @@ class ImageJob(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    work_key = models.CharField(
+        _("identical work key"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Set while this job does deterministic work (a digest of its source, operation, "
+            "provider and parameters) that identical jobs wait for and reuse; unique among "
+            "such jobs, cleared when it finishes."
+        ),
+    )
     spool_path = models.CharField(
         _("spooled result"),
         max_length=500,
@@ -197,6 +208,15 @@ class ImageJob(models.Model):
                 fields=["source_content_type", "source_object_id"], name="imageops_job_source_idx"
             ),
             models.Index(fields=["status", "next_attempt_at"], name="imageops_job_due_idx"),
+        ]
+        constraints = [
+            # One job at a time does a given piece of deterministic work: its identical twins
+            # wait for it and reuse its result (``jobs.twins``).
+            models.UniqueConstraint(
+                fields=["work_key"],
+                condition=~models.Q(work_key=""),
+                name="imageops_job_one_work_in_flight",
+            )
         ]
 
     def __str__(self) -> str:

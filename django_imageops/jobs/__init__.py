@@ -12,6 +12,8 @@ by concept:
   ``NowContext``);
 - ``results``: storing results, reuse, ``apply_result``; ``spool``: a result kept on local
   disk until it is stored and recorded (whatever failed after the vendor answered);
+- ``twins``: identical deterministic work in flight: one job calls the vendor, its identical
+  twins wait for it (deferred) and reuse its result;
 - ``credits``: credits per job and each vendor's balance;
 - ``estimate``: ``estimate``, the price of jobs before they run (``Estimate``);
 - ``budgets``: caps on the credits spent per vendor, user and batch (``BudgetStatus``);

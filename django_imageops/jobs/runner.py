@@ -8,12 +8,14 @@
 2. stores a spooled result, if an earlier attempt kept one (no vendor call; ``spool.find``
    also finds one the database never recorded);
 3. polls an asynchronous provider whose job is waiting for the vendor (``Provider.poll``), or
-   else: reuses an identical result (``Provider.is_deterministic``), reads and hashes the
-   source, fits it to the vendor (``Provider.prepare``; unusable images fail the job with
+   else: for deterministic work (``Provider.is_deterministic``) takes the work or waits for
+   the identical job that has it (``twins``) and reuses an identical succeeded result; reads
+   and hashes the source, fits it to the vendor (``Provider.prepare``; unusable images fail the job with
    ``invalid_input`` before any vendor call) and starts it (``Provider.start``);
 4. handles the outcome: ``Result`` (store it, succeed), ``PollLater`` (poll again later),
    ``StartAgain`` (back to pending: ``start`` runs again), ``WaitForEditor`` (a person
-   finishes it), ``Failure`` (fail).
+   finishes it), ``Failure`` (fail); a job that took the work and finished wakes the
+   identical jobs waiting for it.
 
 Vendor calls, errors, retries and credits happen in ``context.RunContext.call``.
 
@@ -68,6 +70,7 @@ from .states import (
     transition,
     update,
 )
+from .twins import take_work, took_work, wait_for, wake_twins
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +107,7 @@ def run_job(job_id: int) -> ImageJob | None:
         if not requeue_early_delivery(job_id):
             logger.debug("run_job(%s): not claimable (running, finished or gone)", job_id)
         return None
-    attempts = job.attempts
+    attempts, held_work = job.attempts, bool(job.work_key)
     try:
         _run(job)
     except Exception as exc:
@@ -123,6 +126,11 @@ def run_job(job_id: int) -> ImageJob | None:
                 update(job)
         except DatabaseError as exc:
             logger.error("run_job(%s): the job's history could not be written: %s", job_id, exc)
+    if (took_work(job) or held_work) and job.is_finished:
+        try:
+            wake_twins(job)
+        except DatabaseError as exc:  # they come back after their own back-off
+            logger.warning("run_job(%s): identical jobs not woken: %s", job_id, exc)
     return job
 
 
@@ -264,7 +272,8 @@ def _start(job: ImageJob, provider: Provider, ctx: RunContext):
     """Reuse, read, check and fit the source, then ``provider.start``. Returns its outcome, or
     None when the job was finished here (reused, or its source unusable). The source bytes and
     the prepared upload are let go when this returns, before the result is stored."""
-    if not job.vendor_image_id and reuse(job, provider):
+    deterministic = not job.vendor_image_id and provider.is_deterministic(job.params)
+    if deterministic and job.source_hash and _served_by_twin(job, provider):
         return None
     source = job.source_storage_file
     if source is None:
@@ -285,7 +294,7 @@ def _start(job: ImageJob, provider: Provider, ctx: RunContext):
     verified = bool(job.source_file) and digest == job.source_hash
     if digest != job.source_hash:
         set_later(job, source_hash=digest)
-        if not job.vendor_image_id and reuse(job, provider):
+        if deterministic and _served_by_twin(job, provider):
             return None
     try:
         # The parameters' bounds first (a row written by other means, or before a provider
@@ -310,6 +319,18 @@ def _start(job: ImageJob, provider: Provider, ctx: RunContext):
     for note in prepared.notes:
         record_event(job, Kind.ATTEMPT, note, defer=True)
     return provider.start(ctx, prepared)
+
+
+def _served_by_twin(job: ImageJob, provider: Provider) -> bool:
+    """For a deterministic job whose source hash is known: take the work, or wait for the
+    identical job at the vendor (``twins``); then reuse an identical succeeded job's result
+    (looked up after taking the work, so a twin that finished just before is seen). True when
+    the job was deferred or finished here."""
+    twin = take_work(job)
+    if twin is not None:
+        wait_for(job, twin)
+        return True
+    return reuse(job, provider)
 
 
 def _handle(job: ImageJob, provider: Provider, outcome, ctx: RunContext) -> None:

@@ -70,6 +70,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 _PENDING_FIELDS = "_pending_fields"
+_FINISHED = frozenset({SUCCEEDED, FAILED, CANCELED})
 
 
 def sources(name: str) -> frozenset[str]:
@@ -83,7 +84,9 @@ def transition(job: ImageJob | int, name: str, *, where: Q | None = None, **fiel
 
     The row is updated only while its status is one of the transition's "from" statuses (and
     it matches ``where``, e.g. "its poll is due"). For an instance, fields set with
-    ``set_later`` go with it, and the instance is updated when the row was.
+    ``set_later`` go with it, and the instance is updated when the row was. A transition into
+    a finished status also clears ``work_key``: identical jobs no longer wait for this one
+    (``jobs.twins``).
 
     Returns:
         True when the row was updated (False: someone else changed it first, e.g. canceled).
@@ -93,6 +96,8 @@ def transition(job: ImageJob | int, name: str, *, where: Q | None = None, **fiel
     """
     from_statuses, to_status = TRANSITIONS[name]
     values = {"updated_at": timezone.now(), **fields, "status": to_status}
+    if to_status in _FINISHED:
+        values["work_key"] = ""
     return _write(job, values, from_statuses, where)
 
 

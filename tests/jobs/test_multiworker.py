@@ -91,3 +91,48 @@ def test_jobs_delivered_twice_run_once_across_workers_within_the_rate(sandbox, s
     assert max_in_window(call_times, 2.0) <= math.ceil(2.0 / slot + 2) + 1, sorted(call_times)
     # The limiter deferred jobs rather than letting all workers call at once.
     assert ImageJobEvent.objects.filter(kind=ImageJobEvent.Kind.RETRY_SCHEDULED).exists()
+
+
+def test_identical_jobs_run_by_several_workers_make_one_vendor_call(sandbox, s3, settings):
+    """Ten identical crops and ten identical seeded uncrops, created at once and run by three
+    workers (on PostgreSQL in CI): one PixLab call and one Clipdrop call; every other job waits
+    for its twin at the vendor and reuses its result."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    caches["imageops-shared"].clear()
+    sandbox.configure(latency_ms=300)  # the vendors take a while: the jobs overlap
+    image = make_image(64, 48)
+    work = {"crop": {"x": 0, "y": 0, "width": 20, "height": 10}, "uncrop": {"left": 8, "seed": 3}}
+    for operation, params in work.items():
+        jobs.create_jobs(
+            operation,
+            uploads=[ContentFile(image, name=f"{operation}-{i}.png") for i in range(10)],
+            params=params,
+        )
+    env = worker_env(IMAGEOPS_TEST_TASK_BACKEND="db", IMAGEOPS_TEST_CLIPDROP_RPM="6000")
+    workers = [
+        start_process(
+            ["db_worker", "--interval", "0.1", "--no-startup-delay", "--worker-id", f"t{index}"],
+            env,
+            f"db_worker-twins-{index}",
+        )
+        for index in range(WORKERS)
+    ]
+    try:
+        done = wait_until(
+            lambda: ImageJob.objects.filter(status="succeeded").count() == 20, timeout=90
+        )
+        drained = wait_until(
+            lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists(),
+            timeout=30,
+        )
+    finally:
+        log = stop_processes(workers)
+    assert done, (list(ImageJob.objects.values_list("status", "error_message")), log)
+    assert drained, log
+    counters = sandbox.counters()
+    assert counters["pixlab"]["calls"] == 1, log
+    assert counters["clipdrop"]["calls"] == 1, log
+    assert ImageJob.objects.filter(reused_from__isnull=False).count() == 18
+    assert not ImageJob.objects.exclude(work_key="").exists()

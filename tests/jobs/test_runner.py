@@ -214,7 +214,8 @@ def test_signals_are_sent_after_commit(run, sandbox):
 
 def test_a_job_run_inline_is_not_read_back_nor_its_source_object_loaded(run, sandbox):
     """ImmediateBackend: the job create_jobs just made is claimed with one UPDATE and used as
-    is, and its source object (in hand) is not fetched again: only the reuse lookup SELECTs."""
+    is, and its source object (in hand) is not fetched again: only the reuse lookup and, once
+    the result is stored, the lookup of identical jobs waiting for it SELECT."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -226,7 +227,9 @@ def test_a_job_run_inline_is_not_read_back_nor_its_source_object_loaded(run, san
         for q in queries.captured_queries
         if q["sql"].startswith("SELECT") and "django_content_type" not in q["sql"]  # cached
     ]
-    assert len(selects) == 1 and "source_hash" in selects[0], selects  # the reuse lookup
+    assert len(selects) == 2, selects
+    assert "source_hash" in selects[0] and "'succeeded'" in selects[0]  # the reuse lookup
+    assert "source_hash" in selects[1] and "next_attempt_at" in selects[1]  # waiting twins
     job.refresh_from_db()
     assert job.status == "succeeded" and job.started_at and job.attempts == 1
     # Changed since it was created (here: canceled, then queued again): read back as usual.
