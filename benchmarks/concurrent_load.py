@@ -44,21 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "example_project" / "manage.py"
 sys.path.insert(0, str(ROOT))
 
-from tests.services import free_port  # noqa: E402
+from tests.services import example_env, free_port  # noqa: E402
 
-#: Variables that would point the example project at real services or fixed ports.
-REAL_SERVICE_VARS = (
-    "CLIPDROP_API_KEY",
-    "CLIPPINGMAGIC_API_ID",
-    "CLIPPINGMAGIC_API_KEY",
-    "PIKTID_EMAIL",
-    "PIKTID_PASSWORD",
-    "PIXLAB_API_KEY",
-    "AWS_STORAGE_BUCKET_NAME",
-    "IMAGEOPS_SANDBOX_URL",
-    "CLIPPINGMAGIC_TEST_MODE",
-    "DJANGO_SETTINGS_MODULE",
-)
 PASSWORD = "load-test-pw"
 FINISHED = {"succeeded", "failed", "canceled"}
 LOCKING_CODES = {"internal_error", "database_unavailable"}
@@ -103,13 +90,11 @@ class Server:
 
     def __init__(self, workdir: Path):
         self.port, self.sandbox_port = free_port(), free_port()
-        env = {k: v for k, v in os.environ.items() if k not in REAL_SERVICE_VARS}
-        env.update(
-            IMAGEOPS_EXAMPLE_VAR_DIR=str(workdir),
+        env = example_env(
+            workdir,
             IMAGEOPS_ADMIN_PASSWORD=PASSWORD,
             IMAGEOPS_SANDBOX_PORT=str(self.sandbox_port),
             IMAGEOPS_S3_PORT=str(free_port()),
-            PYTHONUNBUFFERED="1",
         )
         self.log_path = workdir / "serve.log"
         self.process = subprocess.Popen(

@@ -123,6 +123,33 @@ def database_url() -> str:
     return ""
 
 
+#: Variables that would make the example project use real services or a fixed port.
+EXAMPLE_REAL_SERVICE_VARS = (
+    "CLIPDROP_API_KEY",
+    "CLIPPINGMAGIC_API_ID",
+    "CLIPPINGMAGIC_API_KEY",
+    "PIKTID_EMAIL",
+    "PIKTID_PASSWORD",
+    "PIXLAB_API_KEY",
+    "AWS_STORAGE_BUCKET_NAME",
+    "IMAGEOPS_SANDBOX_URL",
+    "IMAGEOPS_SANDBOX_PORT",
+    "IMAGEOPS_S3_PORT",
+    "CLIPPINGMAGIC_TEST_MODE",
+    "DJANGO_SETTINGS_MODULE",
+)
+
+
+def example_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a fresh example-project run in ``var_dir``: embedded sandbox and S3
+    on free ports (none of ``EXAMPLE_REAL_SERVICE_VARS``), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in EXAMPLE_REAL_SERVICE_VARS}
+    env["IMAGEOPS_EXAMPLE_VAR_DIR"] = str(var_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
 def worker_env(**extra: str) -> dict[str, str]:
     """Environment for a worker process on the same test database and sandbox as this one."""
     from django.conf import settings

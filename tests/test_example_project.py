@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.services import example_env
+
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "example_project" / "manage.py"
 SAMPLES = sorted(
@@ -23,31 +24,6 @@ SAMPLES = sorted(
 #: operation x provider steps the demo runs on each sample (shop.demo.STEPS).
 STEPS = 6
 SUMMARY = re.compile(r"^(\d+) jobs succeeded, (\d+) failed, ([\d.]+) credits$", re.MULTILINE)
-
-#: Variables that would make the example use real services or a fixed port.
-_REAL_SERVICE_VARS = (
-    "CLIPDROP_API_KEY",
-    "CLIPPINGMAGIC_API_ID",
-    "CLIPPINGMAGIC_API_KEY",
-    "PIKTID_EMAIL",
-    "PIKTID_PASSWORD",
-    "PIXLAB_API_KEY",
-    "AWS_STORAGE_BUCKET_NAME",
-    "IMAGEOPS_SANDBOX_URL",
-    "IMAGEOPS_SANDBOX_PORT",
-    "IMAGEOPS_S3_PORT",
-    "CLIPPINGMAGIC_TEST_MODE",
-    "DJANGO_SETTINGS_MODULE",
-)
-
-
-def example_env(var_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a fresh example-project run in ``var_dir`` (embedded everything)."""
-    env = {k: v for k, v in os.environ.items() if k not in _REAL_SERVICE_VARS}
-    env["IMAGEOPS_EXAMPLE_VAR_DIR"] = str(var_dir)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
 
 
 def run_demo(var_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -285,7 +261,7 @@ def test_concurrent_clients_lose_no_job_to_locking(tmp_path):
         text=True,
         timeout=600,
         cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k not in _REAL_SERVICE_VARS},
+        env=example_env(tmp_path),
     )
     report = json.loads(result.stdout or "{}") if result.stdout.startswith("{") else {}
     assert report, result.stdout + result.stderr

@@ -10,8 +10,8 @@
 3. polls an asynchronous provider whose job is waiting for the vendor (``Provider.poll``), or
    else: for deterministic work (``Provider.is_deterministic``) takes the work or waits for
    the identical job that has it (``twins``) and reuses an identical succeeded result; reads
-   and hashes the source, fits it to the vendor (``Provider.prepare``; unusable images fail the job with
-   ``invalid_input`` before any vendor call) and starts it (``Provider.start``);
+   and hashes the source, fits it to the vendor (``Provider.prepare``; unusable images fail
+   the job with ``invalid_input`` before any vendor call) and starts it (``Provider.start``);
 4. handles the outcome: ``Result`` (store it, succeed), ``PollLater`` (poll again later),
    ``StartAgain`` (back to pending: ``start`` runs again), ``WaitForEditor`` (a person
    finishes it), ``Failure`` (fail); a job that took the work and finished wakes the

@@ -31,6 +31,33 @@ JOBS = 12
 RPM = 120  # limiter: slots of 60 / (120 - BURST 2) s, about 2 calls per second
 
 
+def run_workers(succeeded: int, *, rpm: int, name: str) -> tuple[bool, bool, str]:
+    """Run ``WORKERS`` db_worker processes until ``succeeded`` jobs have succeeded and every
+    task (duplicate deliveries too) has been taken. Returns ``(done, drained, their logs)``."""
+    from django_tasks_db.models import DBTaskResult
+
+    env = worker_env(IMAGEOPS_TEST_TASK_BACKEND="db", IMAGEOPS_TEST_CLIPDROP_RPM=str(rpm))
+    workers = [
+        start_process(
+            ["db_worker", "--interval", "0.1", "--no-startup-delay", "--worker-id", f"{name}{i}"],
+            env,
+            f"db_worker-{name}{i}",
+        )
+        for i in range(WORKERS)
+    ]
+    try:
+        done = wait_until(
+            lambda: ImageJob.objects.filter(status="succeeded").count() == succeeded, timeout=90
+        )
+        drained = wait_until(
+            lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists(),
+            timeout=30,
+        )
+    finally:
+        log = stop_processes(workers)
+    return done, drained, log
+
+
 def test_jobs_delivered_twice_run_once_across_workers_within_the_rate(sandbox, s3, settings):
     from django_tasks_db.models import DBTaskResult
 
@@ -45,26 +72,7 @@ def test_jobs_delivered_twice_run_once_across_workers_within_the_rate(sandbox, s
         tasks.enqueue(tasks.run_job_task, job.pk)
     assert DBTaskResult.objects.count() == 2 * JOBS
 
-    env = worker_env(IMAGEOPS_TEST_TASK_BACKEND="db", IMAGEOPS_TEST_CLIPDROP_RPM=str(RPM))
-    workers = [
-        start_process(
-            ["db_worker", "--interval", "0.1", "--no-startup-delay", "--worker-id", f"w{index}"],
-            env,
-            f"db_worker-{index}",
-        )
-        for index in range(WORKERS)
-    ]
-    try:
-        done = wait_until(
-            lambda: ImageJob.objects.filter(status="succeeded").count() == JOBS, timeout=90
-        )
-        # Let the duplicate deliveries drain too.
-        drained = wait_until(
-            lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists(),
-            timeout=30,
-        )
-    finally:
-        log = stop_processes(workers)
+    done, drained, log = run_workers(JOBS, rpm=RPM, name="w")
     assert done, log
     assert drained, log
 
@@ -97,8 +105,6 @@ def test_identical_jobs_run_by_several_workers_make_one_vendor_call(sandbox, s3,
     """Ten identical crops and ten identical seeded uncrops, created at once and run by three
     workers (on PostgreSQL in CI): one PixLab call and one Clipdrop call; every other job waits
     for its twin at the vendor and reuses its result."""
-    from django_tasks_db.models import DBTaskResult
-
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     caches["imageops-shared"].clear()
     sandbox.configure(latency_ms=300)  # the vendors take a while: the jobs overlap
@@ -110,25 +116,7 @@ def test_identical_jobs_run_by_several_workers_make_one_vendor_call(sandbox, s3,
             uploads=[ContentFile(image, name=f"{operation}-{i}.png") for i in range(10)],
             params=params,
         )
-    env = worker_env(IMAGEOPS_TEST_TASK_BACKEND="db", IMAGEOPS_TEST_CLIPDROP_RPM="6000")
-    workers = [
-        start_process(
-            ["db_worker", "--interval", "0.1", "--no-startup-delay", "--worker-id", f"t{index}"],
-            env,
-            f"db_worker-twins-{index}",
-        )
-        for index in range(WORKERS)
-    ]
-    try:
-        done = wait_until(
-            lambda: ImageJob.objects.filter(status="succeeded").count() == 20, timeout=90
-        )
-        drained = wait_until(
-            lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists(),
-            timeout=30,
-        )
-    finally:
-        log = stop_processes(workers)
+    done, drained, log = run_workers(20, rpm=6000, name="t")
     assert done, (list(ImageJob.objects.values_list("status", "error_message")), log)
     assert drained, log
     counters = sandbox.counters()
