@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
+from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -130,4 +131,4 @@ def wake(job_ids: list[int]) -> None:
         next_attempt_at=now - timedelta(microseconds=1), updated_at=now
     )
     for job_id in job_ids:
-        transaction.on_commit(lambda job_id=job_id: enqueue("run_job", job_id))
+        transaction.on_commit(partial(enqueue, "run_job", job_id))
