@@ -202,3 +202,20 @@ def test_saving_the_change_form_still_works_with_the_wrapped_widgets(admin_clien
     assert response.status_code == 302, response.context["adminform"].form.errors
     photo.refresh_from_db()
     assert photo.title == "Coffee beans" and photo.image.name == name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_review_job_waits_for_the_editor_with_a_link_to_it(admin_client, photo, fresh_servers):
+    response = admin_client.post(
+        form_url(photo, "remove_background"),
+        {"field": "image", "target": "", "imageops_post": "yes", "mode": "review", "test": "on"},
+    )
+    payload = response.json()
+    job = ImageJob.objects.get()
+    assert (payload["status"], payload["waiting"], payload["finished"]) == (
+        "waiting_for_editor",
+        True,
+        False,
+    )
+    assert payload["editor_url"] == reverse("django_imageops:clippingmagic-editor", args=[job.uuid])
+    assert payload["apply"] is None
