@@ -28,7 +28,7 @@ provider's documented default), which a site changes with ``IMAGEOPS["VENDORS"][
 paid=True)``; the jobs record its cost (flagged as estimated when it came from the price).
 
 Capability flags (like django-tasks' ``supports_defer``) tell the interfaces what to offer:
-``supports_seed``, ``is_async``, ``supports_review``, ``supports_balance``,
+``supports_seed``, ``is_async``, ``supports_review``, ``supports_balance``, ``reports_balance``,
 ``supports_vendor_copy_delete``. Each has a docstring below; a flag set to ``True`` promises the
 methods it names.
 """
@@ -47,6 +47,7 @@ import requests
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from ..amounts import parse_credits
 from ..conf import get_setting, get_settings
 from ..images import ImageInfo, fit_image, inspect_image
 from ..operations import OPERATIONS, Operation, Param, clean_declared, is_empty
@@ -176,13 +177,24 @@ class VendorContext(abc.ABC):
     settings: Mapping[str, Any]
 
     @abc.abstractmethod
-    def call(self, fn: Callable[[Any], VendorResult], *, resource: str | None = None):
+    def call(
+        self,
+        fn: Callable[[Any], VendorResult],
+        *,
+        resource: str | None = None,
+        paid: bool = False,
+    ):
         """Run ``fn(client)`` as one vendor call and return its ``VendorResult``.
 
         The call goes through the client-side rate limiter (``ratelimit.reserve`` per vendor
         and credential; ``resource``: the vendor id the call is about, for per-resource
         spacing such as PiktID's polls), and a vendor's ``Retry-After`` makes every worker
         wait it out.
+
+        ``paid=True`` marks the call that costs the job's credits (one per job: Clipdrop's
+        uncrop, PiktID's generate, PixLab's crop, ClippingMagic's Auto-Clip upload): its cost
+        is the result's ``credits_consumed`` when the vendor says, else ``price(params,
+        settings)``, recorded as estimated; it settles the job's budget reservation.
 
         During a job's run (``start``, ``poll``): counts an attempt (``start`` only), records
         the call in the job's history and the credits the result reports. When the call cannot
@@ -310,7 +322,9 @@ class Provider:
     secret_settings: tuple[str, ...] | None = None
     #: The vendor's settings defaults, merged under ``IMAGEOPS["VENDORS"][vendor]`` (like a
     #: django-storages backend's): ``BASE_URL`` is the real vendor URL, the credentials are
-    #: empty, limits such as ``REQUESTS_PER_MINUTE``/``CONCURRENCY`` are the vendor's.
+    #: empty, limits such as ``REQUESTS_PER_MINUTE``/``CONCURRENCY`` are the vendor's, and
+    #: ``READ_TIMEOUT`` (seconds) outlasts the vendor's slowest operation: a call given up too
+    #: early may still be carried out, and charged, by the vendor.
     default_settings: Mapping[str, Any] = {}
     #: Top-level ``IMAGEOPS`` keys this provider reads, with their defaults (e.g.
     #: ``{"TEST_MODE": False}``). Read with ``option(name)``.
@@ -349,6 +363,10 @@ class Provider:
     #: The vendor has an account endpoint telling the remaining credits: ``balance(ctx)`` is
     #: implemented (``jobs.refresh_credits``; the admin's "Refresh balance").
     supports_balance: bool = False
+    #: The vendor's answers to paid calls carry the account's remaining credits
+    #: (``VendorResult.credits_remaining``, e.g. Clipdrop's ``x-remaining-credits``). With
+    #: ``supports_balance``, this makes the vendor's balance reconcilable (``tracks_balance``).
+    reports_balance: bool = False
     #: The vendor keeps a copy of the image that can be deleted: ``delete_vendor_copy(ctx)`` is
     #: implemented (``jobs.delete_vendor_copy``; the admin's "delete the vendor-side copy").
     supports_vendor_copy_delete: bool = False
@@ -359,6 +377,12 @@ class Provider:
     #: With ``supports_review``: the URL name of the editor page, reversed with the job's
     #: UUID (e.g. ``"django_imageops:clippingmagic-editor"``).
     editor_view: str = ""
+
+    @property
+    def tracks_balance(self) -> bool:
+        """The vendor tells its balance (``reports_balance`` or ``supports_balance``): the jobs
+        count its paid calls under way and reconcile the balance with the credits recorded."""
+        return self.reports_balance or self.supports_balance
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -568,9 +592,15 @@ class Provider:
 
     def client_options(self, ctx: VendorContext) -> dict[str, Any]:
         """``base_url`` (``settings["BASE_URL"]``), ``session`` (one per thread and vendor) and
-        ``timeout`` (``IMAGEOPS["TIMEOUT"]``, connect/read seconds) for the client."""
+        ``timeout``: ``(connect, read)`` seconds, the connect part from ``IMAGEOPS["TIMEOUT"]``
+        and the read part from the vendor's ``READ_TIMEOUT`` (the provider's default, sized to
+        the vendor's slowest operation; else ``TIMEOUT``'s own)."""
         options: dict[str, Any] = {"base_url": ctx.settings["BASE_URL"], "session": _session(self)}
         timeout = get_setting("TIMEOUT")
+        read = ctx.settings.get("READ_TIMEOUT")
+        if read is not None:
+            connect = timeout[0] if isinstance(timeout, (tuple, list)) else timeout
+            timeout = (float(connect or read), float(read))
         if timeout:
             options["timeout"] = tuple(timeout) if isinstance(timeout, list) else timeout
         return options
@@ -618,15 +648,7 @@ def parse_price(value: Any, operation: str, default: Decimal) -> Decimal:
         value = value.get(operation)
     if value is None:
         return Decimal(default)
-    if isinstance(value, bool):
-        raise ValueError(f"PRICE must be a number of credits, not {value!r}")
-    try:
-        price = Decimal(str(value))
-    except ArithmeticError:
-        raise ValueError(f"PRICE must be a number of credits, not {value!r}") from None
-    if not price.is_finite() or price < 0:
-        raise ValueError(f"PRICE must be a number of credits >= 0, not {value!r}")
-    return price
+    return parse_credits(value, "PRICE")
 
 
 def _session(provider: Provider) -> requests.Session:
