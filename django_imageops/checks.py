@@ -11,6 +11,13 @@
   ``UNCROP_OVERSIZE``) has an unknown value.
 - ``django_imageops.E006``: an ``IMAGEOPS["PROVIDERS"]`` entry cannot be imported, or is not a
   ``Provider`` subclass with a name and a known operation.
+- ``django_imageops.E008``: a vendor's ``PRICE`` is not a number of credits (or a dict of them
+  by operation).
+- ``django_imageops.E009``: a vendor's budgets make no sense: not a number of credits, an
+  unknown ``*_BUDGET`` key, a cap that can never be reached (a daily cap over the monthly one,
+  a per-user cap over the vendor's), or one below the price of a single job (no job could run).
+- ``django_imageops.E010``: a vendor's ``LOW_BALANCE`` is not a number of credits, or its
+  ``READ_TIMEOUT`` is not a positive number of seconds.
 - ``django_imageops.E007`` (``DerivedImageField.check``): a field names a provider that cannot
   run its operation, or params the provider refuses (an unknown name, a value out of range).
 
@@ -24,8 +31,10 @@ from django.core.checks import Error, Tags, register
 from django.core.exceptions import ValidationError
 
 from . import providers
+from .amounts import parse_credits
 from .conf import get_settings
 from .jobs import queue
+from .jobs.budgets import setting_errors
 from .operations import OPERATIONS
 
 
@@ -101,6 +110,58 @@ def check_credentials(app_configs=None, **kwargs):
                     f"IMAGEOPS[{name!r}] is {value!r}.",
                     hint=f"Use one of {', '.join(allowed)}.",
                     id="django_imageops.E005",
+                )
+            )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_costs(app_configs=None, **kwargs):
+    """E008 for a bad ``PRICE``, E009 for nonsense budgets, E010 for a bad ``LOW_BALANCE`` or
+    ``READ_TIMEOUT``, per vendor of a registered provider."""
+    errors = []
+    vendors: dict[str, list] = {}
+    for provider in providers.all_providers():
+        vendors.setdefault(provider.vendor, []).append(provider)
+    for vendor, owners in vendors.items():
+        settings = providers.vendor_settings(vendor)
+        key = f"IMAGEOPS['VENDORS'][{vendor!r}]"
+        prices = []
+        for provider in owners:
+            try:
+                prices.append(provider.price({}, settings))
+            except ValueError as exc:
+                errors.append(
+                    Error(
+                        f"{key}['PRICE']: {exc}.",
+                        hint="Credits per job: a number, or {operation: number}.",
+                        id="django_imageops.E008",
+                    )
+                )
+                break
+        cheapest = min((price for price in prices if price > 0), default=None)
+        errors.extend(
+            Error(
+                f"{key}: {problem}",
+                hint="Budgets are credits (None: no cap); see jobs.budgets.",
+                id="django_imageops.E009",
+            )
+            for problem in setting_errors(vendor, settings, cheapest)
+        )
+        if settings.get("LOW_BALANCE") is not None:
+            try:
+                parse_credits(settings["LOW_BALANCE"], "LOW_BALANCE")
+            except ValueError as exc:
+                errors.append(Error(f"{key}: {exc}.", id="django_imageops.E010"))
+        read = settings.get("READ_TIMEOUT")
+        if read is not None and (
+            isinstance(read, bool) or not isinstance(read, (int, float)) or read <= 0
+        ):
+            errors.append(
+                Error(
+                    f"{key}['READ_TIMEOUT'] is {read!r}.",
+                    hint="Seconds to wait for the vendor's answer: a number > 0.",
+                    id="django_imageops.E010",
                 )
             )
     return errors

@@ -1,5 +1,6 @@
 """Database records: ``ImageJob`` (one vendor operation on one image), its event history,
-the per-vendor credit balance and vendor API tokens.
+the per-vendor credit balance, the credits spent per vendor and day (``CreditUsage``), the
+budget counters and vendor API tokens.
 
 State changes happen only in ``django_imageops.jobs``; these classes hold data and small
 derived properties.
@@ -145,6 +146,13 @@ class ImageJob(models.Model):
     )
     credits_remaining = models.DecimalField(
         _("credits remaining"), max_digits=14, decimal_places=3, null=True, blank=True
+    )
+    credits_estimated = models.BooleanField(
+        _("credits estimated"),
+        default=False,
+        help_text=_(
+            "The vendor did not say what a call cost: the vendor's price setting was recorded."
+        ),
     )
 
     result = models.FileField(
@@ -327,7 +335,8 @@ class ImageJobEvent(models.Model):
 
 
 class VendorCredits(models.Model):
-    """The latest known credit balance of one vendor account (from headers or account calls)."""
+    """The latest known credit balance of one vendor account (from headers or account calls),
+    and what reconciling it with the credits the jobs recorded needs (``jobs.credits``)."""
 
     vendor = models.CharField(_("vendor"), max_length=32, choices=vendor_choices, unique=True)
     remaining = models.DecimalField(
@@ -335,6 +344,25 @@ class VendorCredits(models.Model):
     )
     details = models.JSONField(_("details"), default=dict, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    low = models.BooleanField(
+        _("low balance"),
+        default=False,
+        help_text=_("The balance is below the vendor's LOW_BALANCE (credits_low was sent)."),
+    )
+    # Reconciling (jobs.credits): every credit recorded for the vendor, the last balance the
+    # vendor reported while no other paid call was under way, and the recorded total then.
+    recorded = models.DecimalField(
+        _("credits recorded"), max_digits=16, decimal_places=3, default=0
+    )
+    checkpoint_remaining = models.DecimalField(
+        _("checkpoint balance"), max_digits=14, decimal_places=3, null=True, blank=True
+    )
+    checkpoint_recorded = models.DecimalField(
+        _("credits recorded at the checkpoint"), max_digits=16, decimal_places=3, default=0
+    )
+    in_flight = models.PositiveIntegerField(_("paid calls under way"), default=0)
+    overlapped = models.BooleanField(_("paid calls overlapped"), default=False)
+    in_flight_at = models.DateTimeField(_("last paid call started"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("vendor credits")
@@ -349,7 +377,7 @@ class VendorCredits(models.Model):
         """One row per vendor, in registry order (``providers.vendor_choices``), from a single
         query: ``{"provider" (the vendor name), "name" (display label), "remaining" (credits,
         ``Decimal`` or ``None`` until the vendor has reported one), "updated_at" (datetime or
-        ``None``)}``.
+        ``None``), "low" (below the vendor's ``LOW_BALANCE``)}``.
 
         Read by the admin's credits page and the API's ``credits/``; never asks a vendor.
         """
@@ -360,9 +388,68 @@ class VendorCredits(models.Model):
                 "name": label,
                 "remaining": known[value].remaining if value in known else None,
                 "updated_at": known[value].updated_at if value in known else None,
+                "low": known[value].low if value in known else False,
             }
             for value, label in vendor_choices()
         ]
+
+
+class CreditUsage(models.Model):
+    """Credits spent on one vendor on one day (UTC): as the vendor reported them, as estimated
+    from its price setting, and as found by reconciling its balance (spent, but recorded by
+    no job). Feeds the credits page (today, this month, the 30-day chart)."""
+
+    vendor = models.CharField(_("vendor"), max_length=32, choices=vendor_choices)
+    day = models.DateField(_("day (UTC)"))
+    reported = models.DecimalField(
+        _("reported credits"), max_digits=14, decimal_places=3, default=0
+    )
+    estimated = models.DecimalField(
+        _("estimated credits"), max_digits=14, decimal_places=3, default=0
+    )
+    unrecorded = models.DecimalField(
+        _("unrecorded credits"),
+        max_digits=14,
+        decimal_places=3,
+        default=0,
+        help_text=_("Spent according to the vendor's balance, but recorded by no job."),
+    )
+
+    class Meta:
+        verbose_name = _("credit usage")
+        verbose_name_plural = _("credit usage")
+        ordering = ["-day", "vendor"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "day"], name="imageops_usage_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.day}: {self.reported + self.estimated + self.unrecorded}"
+
+
+class BudgetCounter(models.Model):
+    """Credits spent (or being spent) against one budget in one period: a vendor's day or
+    month, one user's day or month, one batch. Written only with conditional ``UPDATE``s by
+    ``jobs.budgets`` (a paid call reserves its price only while it fits under the cap)."""
+
+    vendor = models.CharField(_("vendor"), max_length=32, choices=vendor_choices)
+    scope = models.CharField(_("scope"), max_length=8)  # "vendor", "user" or "batch"
+    key = models.CharField(_("key"), max_length=64, blank=True)  # user pk, batch UUID or ""
+    period = models.CharField(_("period"), max_length=8)  # "day", "month" or "batch"
+    start = models.DateField(_("period start (UTC)"))
+    spent = models.DecimalField(_("credits spent"), max_digits=16, decimal_places=3, default=0)
+
+    class Meta:
+        verbose_name = _("budget counter")
+        verbose_name_plural = _("budget counters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "scope", "key", "period", "start"], name="imageops_budget_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.scope}:{self.key} {self.period} {self.start}: {self.spent}"
 
 
 class VendorToken(models.Model):

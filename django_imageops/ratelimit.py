@@ -25,7 +25,8 @@ Limits, per vendor and per credential (API key or account), from ``IMAGEOPS["VEN
     back at (a booking), so deferred jobs return one per slot rather than all at once.
 ``CONCURRENCY`` (ClippingMagic: 5)
     At most that many calls in flight. A slot is leased with an expiry (``LEASE_SECONDS``,
-    default: the connect + read timeout + 60 s) so a crashed worker cannot hold it for ever;
+    default: the connect + the vendor's read timeout + 60 s) so a crashed worker cannot hold it
+    for ever;
     :func:`release` gives it back when the call ends.
 ``POLL_INTERVAL`` (PiktID: 3.0)
     With ``resource=<vendor image id>``, calls about one image are at least that many seconds
@@ -110,8 +111,9 @@ def _lease_seconds(limits: dict[str, Any]) -> int:
     lease = limits.get("LEASE_SECONDS")
     if lease is None:
         timeout = get_setting("TIMEOUT")
-        total = sum(timeout) if isinstance(timeout, (tuple, list)) else float(timeout or 0)
-        lease = total + 60.0
+        connect, read = (timeout if isinstance(timeout, (tuple, list)) else (timeout, 0))[:2]
+        read = limits.get("READ_TIMEOUT", read)  # the vendor's own read timeout, if any
+        lease = float(connect or 0) + float(read or 0) + 60.0
     return max(1, math.ceil(lease))
 
 

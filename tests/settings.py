@@ -187,6 +187,11 @@ if os.environ.get("IMAGEOPS_TEST_REDIS_URL"):
     }
 if os.environ.get("IMAGEOPS_TEST_RATE_LIMIT_CACHE"):
     IMAGEOPS["RATE_LIMIT_CACHE"] = os.environ["IMAGEOPS_TEST_RATE_LIMIT_CACHE"]
+if os.environ.get("IMAGEOPS_TEST_VENDOR_SETTINGS"):  # JSON {vendor: {KEY: value}}, merged
+    import json
+
+    for _vendor, _values in json.loads(os.environ["IMAGEOPS_TEST_VENDOR_SETTINGS"]).items():
+        IMAGEOPS["VENDORS"].setdefault(_vendor, {}).update(_values)
 if os.environ.get("IMAGEOPS_TEST_CLIPDROP_RPM"):
     IMAGEOPS["VENDORS"]["clipdrop"]["REQUESTS_PER_MINUTE"] = int(
         os.environ["IMAGEOPS_TEST_CLIPDROP_RPM"]

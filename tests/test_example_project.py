@@ -132,6 +132,22 @@ def test_demo_runs_every_operation_end_to_end(tmp_path):
     for line in job_lines:
         assert re.search(r"\s\d+x\d+\s+\d+ B\s+http://127\.0\.0\.1:\d+/", line), line
 
+    # What the jobs recorded equals what the sandbox counted, for every vendor (PiktID and PixLab
+    # report no costs: their jobs record the price, estimated).
+    credits = re.search(
+        r"^Credits recorded by the jobs: (.+); counted by the sandbox: (.+)$",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert credits, output[-4000:]
+    recorded, counted = (
+        dict(item.split() for item in part.split(", ")) for part in credits.groups()
+    )
+    assert set(recorded) == {"clipdrop", "clippingmagic", "piktid", "pixlab"}
+    assert recorded == counted
+    assert all(int(value) > 0 for value in recorded.values())
+    assert any(re.search(r"\spiktid\s+succeeded\s+~1\s", line) for line in job_lines)
+
     sheet_line = re.search(r"^Contact sheet: (.+)$", result.stdout, re.MULTILINE)
     sheet = Path(sheet_line[1])
     assert sheet.parent == tmp_path

@@ -20,9 +20,10 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..amounts import format_credits
 from ..models import ImageJob, ImageJobEvent
 from ..redaction import job_redactor
-from .credits import CreditsViewMixin
+from .credits import CreditsViewMixin, warn_low_balances
 from .display import (
     CSS,
     batch_changelist_url,
@@ -142,7 +143,7 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
         "source_link",
         "before_thumbnail",
         "after_thumbnail",
-        "credits_consumed",
+        "credits_display",
         "duration_display",
         "error_display",
         "created_at",
@@ -196,7 +197,10 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
                 )
             },
         ),
-        (_("Credits"), {"fields": ("credits_consumed", "credits_remaining")}),
+        (
+            _("Credits"),
+            {"fields": ("credits_display", "credits_estimated", "credits_remaining")},
+        ),
         (
             _("Vendor references"),
             {
@@ -284,6 +288,19 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
         """Thumbnail of the result, sized from ``result_width``/``result_height`` (pixels)."""
         return thumbnail(
             job_result_url(job), job.result_width, job.result_height, alt=gettext("after")
+        )
+
+    @admin.display(description=_("credits"), ordering="credits_consumed")
+    def credits_display(self, job):
+        """The credits the job consumed; "~" before an estimate (the vendor did not say: its
+        ``PRICE`` setting was recorded), explained in the tooltip."""
+        value = format_credits(job.credits_consumed)
+        if not job.credits_estimated:
+            return value
+        return format_html(
+            '<span title="{}">~{}</span>',
+            gettext("Estimated: the vendor does not report costs; its price setting was used."),
+            value,
         )
 
     @admin.display(description=_("duration"))
@@ -433,4 +450,6 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
         extra_context["imageops_credits_url"] = reverse(
             f"{self.admin_site.name}:django_imageops_imagejob_credits"
         )
+        if request.method == "GET":
+            warn_low_balances(request, self)
         return super().changelist_view(request, extra_context)

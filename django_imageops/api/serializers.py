@@ -19,7 +19,8 @@ from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
 from ..conf import get_setting
-from ..models import ImageJob, VendorCredits
+from ..jobs.usage import vendor_usage
+from ..models import ImageJob
 from ..operations import BOOL, CHOICE, OPERATIONS, Param, param_union
 from ..permissions import can_change, change_permission
 from ..providers import (
@@ -122,6 +123,7 @@ class ImageJobSerializer(serializers.ModelSerializer):
             "batch",
             "result",
             "credits_consumed",
+            "credits_estimated",
             "credits_remaining",
             "error",
             "attempts",
@@ -472,14 +474,58 @@ class ImageJobSourceRequestSerializer(ImageJobCreateSerializer):
     field = serializers.CharField(help_text=_("Name of the source object's ImageField."))
 
 
+class SpendSerializer(serializers.Serializer):
+    """Credits spent in a period (UTC), by how we know them."""
+
+    reported = serializers.DecimalField(
+        max_digits=16, decimal_places=3, help_text=_("As the vendor reported them.")
+    )
+    estimated = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=3,
+        help_text=_("From the vendor's PRICE setting (it reports no cost)."),
+    )
+    unrecorded = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=3,
+        help_text=_("Found by reconciling the vendor's balance; recorded by no job."),
+    )
+    total = serializers.DecimalField(max_digits=16, decimal_places=3)
+
+
+class BudgetSerializer(serializers.Serializer):
+    """One budget as it stands (``jobs.BudgetStatus``)."""
+
+    scope = serializers.ChoiceField(choices=["vendor", "user", "batch"])
+    period = serializers.ChoiceField(choices=["day", "month", "batch"])
+    limit = serializers.DecimalField(max_digits=16, decimal_places=3, help_text=_("Credits."))
+    spent = serializers.DecimalField(max_digits=16, decimal_places=3)
+    remaining = serializers.DecimalField(max_digits=16, decimal_places=3)
+    resets_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When the period rolls over (UTC); null for a batch.")
+    )
+    label = serializers.CharField()
+
+
 class VendorCreditsSerializer(serializers.Serializer):
-    """One vendor's latest known credit balance (``remaining`` is null until first seen)."""
+    """One vendor's credits: its latest known balance (``remaining`` is null until first
+    seen), what was spent today and this month, and its budgets (``jobs.usage``)."""
 
     name = serializers.CharField(help_text=_("The vendor's display name."))
     remaining = serializers.DecimalField(
         max_digits=14, decimal_places=3, allow_null=True, help_text=_("Credits.")
     )
     updated_at = serializers.DateTimeField(allow_null=True)
+    low = serializers.BooleanField(help_text=_("The balance is below low_balance."))
+    low_balance = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        allow_null=True,
+        help_text=_("The vendor's LOW_BALANCE setting, or null."),
+    )
+    today = SpendSerializer()
+    month = SpendSerializer()
+    budgets = BudgetSerializer(many=True, help_text=_("The vendor's daily and monthly caps."))
 
     def get_fields(self):
         """The declared fields and ``provider``: one of the registered vendors."""
@@ -493,6 +539,15 @@ class VendorCreditsSerializer(serializers.Serializer):
 
     @classmethod
     def rows(cls) -> list[dict]:
-        """One row per vendor, in registry order, from a single query
-        (``VendorCredits.balances``)."""
-        return VendorCredits.balances()
+        """One row per vendor, in registry order (``jobs.usage.vendor_usage``)."""
+        return [
+            {
+                **usage.as_dict(),
+                "today": vars(usage.today) | {"total": usage.today.total},
+                "month": vars(usage.month) | {"total": usage.month.total},
+                "budgets": [
+                    {**vars(budget), "remaining": budget.remaining} for budget in usage.budgets
+                ],
+            }
+            for usage in vendor_usage(days=1)
+        ]

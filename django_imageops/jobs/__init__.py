@@ -19,7 +19,8 @@ by concept:
 - ``budgets``: caps on the credits spent per vendor, user and batch (``BudgetStatus``);
 - ``queue``: enqueueing the tasks ``django_imageops.tasks`` registers (``jobs`` never imports
   ``tasks``);
-- ``actions``: ``cancel``, ``retry``, ``run_due``, ``requeue_stale``;
+- ``actions``: ``cancel``, ``retry``, ``run_due``, ``requeue_stale``, ``resume_waiting``,
+  ``waiting_for_budget``;
 - ``review``: the vendor's editor (``fetch_review_result``, ``request_review_result``,
   ``record_editor_error``); ``vendor_calls``: ``refresh_credits``, ``delete_vendor_copy``.
 
@@ -27,7 +28,14 @@ Signals ``signals.job_succeeded`` / ``job_failed`` are sent after the commit tha
 job; every attempt, vendor call, error, retry and stored result is an ``ImageJobEvent``.
 """
 
-from .actions import cancel, requeue_stale, retry, run_due
+from .actions import (
+    cancel,
+    requeue_stale,
+    resume_waiting,
+    retry,
+    run_due,
+    waiting_for_budget,
+)
 from .budgets import BudgetStatus
 from .create import create_jobs
 from .estimate import Estimate, VendorEstimate, estimate
@@ -50,7 +58,9 @@ __all__ = [
     "refresh_credits",
     "request_review_result",
     "requeue_stale",
+    "resume_waiting",
     "retry",
     "run_due",
     "run_job",
+    "waiting_for_budget",
 ]

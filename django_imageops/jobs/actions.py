@@ -1,4 +1,5 @@
-"""What a person or a cron job does to jobs: cancel, retry, and run or requeue the due ones."""
+"""What a person or a cron job does to jobs: cancel, retry, run or requeue the due ones, and
+resume the ones waiting for a budget that was raised."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ImageJob
+from ..providers import find_provider, vendor_settings
+from .budgets import budget_statuses
 from .history import Kind, record_event
 from .queue import enqueue_on_commit
 from .runner import POLLING, run_job, without_polling
-from .states import RUNNING, due_q, transition
+from .states import BUDGET_WAIT, PENDING, RUNNING, due_q, transition
 
 Kind = Kind
 
@@ -96,13 +99,69 @@ def requeue_stale(older_than: float = 1800.0) -> int:
     return requeued
 
 
+def waiting_for_budget():
+    """The jobs waiting for a budget (``pending``, ``error_code`` ``budget_exhausted``), as a
+    queryset."""
+    return ImageJob.objects.filter(status=PENDING, error_code=BUDGET_WAIT)
+
+
+def resume_waiting(*, enqueue: bool = True) -> int:
+    """Make the jobs waiting for a budget due now where every budget that applies to them has
+    room for their price again (its cap was raised, or removed), and enqueue them. They take
+    their credits atomically when they run: those that no longer fit wait again.
+
+    Run by ``run_due`` (``manage.py imageops_run --due``, which runs them itself:
+    ``enqueue=False``) and the admin's credits page. Jobs waiting for a period to roll over
+    become due then by themselves.
+
+    Returns:
+        How many jobs were made due.
+    """
+    now = timezone.now()
+    waiting = (
+        waiting_for_budget()
+        .filter(next_attempt_at__gt=now)
+        .values_list("pk", "operation", "provider", "params", "created_by_id", "batch")
+    )
+    groups: dict[tuple, list[int]] = {}
+    for pk, operation, name, params, user_id, batch in waiting:
+        provider = find_provider(operation, name)
+        if provider is None:
+            continue
+        try:
+            price = provider.price(params, vendor_settings(provider.vendor))
+        except (KeyError, ValueError):
+            continue
+        groups.setdefault((provider.vendor, user_id, batch, price), []).append(pk)
+    due: list[int] = []
+    for (vendor, user_id, batch, price), ids in groups.items():
+        statuses = budget_statuses(vendor, user=user_id, batch=batch)
+        if all(status.remaining >= price for status in statuses):
+            due.extend(ids)
+    if not due:
+        return 0
+    resumed = list(
+        ImageJob.objects.filter(pk__in=due, status=PENDING, error_code=BUDGET_WAIT).values_list(
+            "pk", flat=True
+        )
+    )
+    ImageJob.objects.filter(pk__in=resumed, status=PENDING).update(
+        next_attempt_at=now, updated_at=now
+    )
+    if enqueue:
+        enqueue_on_commit(resumed)
+    return len(resumed)
+
+
 def run_due(limit: int | None = None) -> int:
     """Run every job that is due now (pending with a passed or no ``next_attempt_at``, or a
-    running job whose scheduled poll is due), oldest first. For backends that cannot defer.
+    running job whose scheduled poll is due), oldest first, after ``resume_waiting``. For
+    backends that cannot defer, and for cron.
 
     Returns:
         How many jobs were claimed and run.
     """
+    resume_waiting(enqueue=False)
     ids = list(
         ImageJob.objects.filter(due_q(timezone.now()))
         .order_by("next_attempt_at", "pk")

@@ -1,12 +1,20 @@
 """The contexts a provider's steps get (``providers.base.JobContext``), implemented on a job.
 
-- ``RunContext``: during ``run_job`` (``start``/``poll``). ``call`` reserves a rate-limit slot,
-  counts the attempt, calls the vendor, records the call and its credits; when the limiter says
-  to wait or the vendor fails, the job is deferred, retried, polled again later or failed here,
-  and ``_Stop`` ends the provider's step (the runner catches it).
+- ``RunContext``: during ``run_job`` (``start``/``poll``). ``reserve_budget`` takes the job's
+  price from its budgets before the provider starts (or the job waits for them); ``call``
+  reserves a rate-limit slot, counts the attempt, calls the vendor, records the call and its
+  credits (a ``paid`` call without a vendor figure records the vendor's price, marked
+  estimated) and settles the budget; when the limiter says to wait or the vendor fails, the job
+  is deferred, retried, polled again later or failed here, and ``_Stop`` ends the provider's
+  step (the runner catches it).
 - ``NowContext``: for calls a person is waiting for (the editor's review result, the account
   balance, deleting the vendor-side copy): a limiter wait raises ``RateLimited``, vendor errors
   propagate to the caller, and nothing is recorded but what the provider notes or charges.
+  ``close`` ends it (with the balance an account call reported).
+
+Calls that may cost credits on a vendor whose balance is reconciled
+(``Provider.tracks_balance``) are counted while under way (``credits.begin_call``), so that a
+balance reported while nothing else was under way can be reconciled exactly.
 
 Both keep the vendor's API tokens in ``VendorToken`` (per vendor and account), and both redact
 (``redaction.Redactor``) what the vendor said before anyone stores or shows it: a vendor error
@@ -27,6 +35,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import ratelimit
+from ..conf import get_setting
 from ..models import ImageJob, VendorToken
 from ..providers import JobContext, Provider, vendor_secrets, vendor_settings
 from ..redaction import Redactor
@@ -38,9 +47,18 @@ from ..vendors import (
     RateLimited,
     VendorError,
 )
-from .credits import record_credits
+from .budgets import BudgetExhausted, Reservation, reserve
+from .credits import begin_call, end_call, record_call, record_credits
 from .history import Kind, record_event
-from .states import count_attempt, defer, fail, retry_later, schedule_poll, update
+from .states import (
+    count_attempt,
+    defer,
+    fail,
+    retry_later,
+    schedule_poll,
+    update,
+    wait_for_budget,
+)
 
 Kind = Kind
 
@@ -196,6 +214,13 @@ class _Context(JobContext):
             return ratelimit.reserve(vendor, self.credential)
         return ratelimit.reserve(vendor, self.credential, resource=resource)
 
+    def _stale_after(self) -> float:
+        """Seconds after which a call counted as under way is taken for a dead worker's: the
+        client's connect + read timeouts, plus a minute."""
+        timeout = self.provider.client_options(self).get("timeout") or get_setting("TIMEOUT")
+        total = sum(timeout) if isinstance(timeout, (tuple, list)) else float(timeout or 0)
+        return total + 60.0
+
     def _back_off_if_told(self, exc: VendorError) -> None:
         """After a 429 with ``Retry-After``, make every worker wait it out, not only this job."""
         if isinstance(exc, RateLimited) and exc.retry_after:
@@ -233,9 +258,14 @@ class _Context(JobContext):
         job.vendor_state = state
         return bool(marked)
 
-    def charge(self, credits_spent):
+    def charge(self, credits_spent, *, estimated=False):
         if credits_spent:
-            record_credits(self._job, self.provider.vendor, consumed=Decimal(credits_spent))
+            record_credits(
+                self._job,
+                self.provider.vendor,
+                consumed=Decimal(credits_spent),
+                estimated=estimated,
+            )
 
     def refresh(self):
         self._job.refresh_from_db()
@@ -249,8 +279,39 @@ class RunContext(_Context):
         self.polling = polling
         #: The last ``VendorResult`` a vendor call of this step returned (None before one).
         self.answered = None
+        #: The job's budget reservation (``reserve_budget``), settled by its paid call.
+        self.reservation: Reservation | None = None
 
-    def call(self, fn, *, resource=None):
+    def price(self) -> Decimal:
+        """What the job is expected to cost (``Provider.price``), in credits."""
+        return self.provider.price(self._job.params, self.settings)
+
+    def reserve_budget(self) -> bool:
+        """Take the job's price from every budget that applies before its first vendor call.
+
+        Returns:
+            True when the job may go on (reserved, or no budget applies, or a person's review
+            job, charged when its result is downloaded); False when a budget is spent: the job
+            now waits for it (``pending``, ``error_code`` ``budget_exhausted``).
+        """
+        job = self._job
+        if self.provider.is_review(job.params):
+            return True
+        try:
+            self.reservation = reserve(
+                self.provider.vendor, self.price(), user_id=job.created_by_id, batch=job.batch
+            )
+        except BudgetExhausted as exc:
+            wait_for_budget(job, exc.budget.waiting_message(), exc.budget.resets_at)
+            return False
+        return True
+
+    def release_budget(self) -> None:
+        """Give back a reservation no paid call used (the job ended otherwise)."""
+        if self.reservation is not None:
+            self.reservation.release()
+
+    def call(self, fn, *, resource=None, paid=False):
         job, provider = self._job, self.provider
         wait = self._reserve(resource)
         if wait and wait > 0:
@@ -261,11 +322,17 @@ class RunContext(_Context):
             raise _Stop
         if not self.polling:
             count_attempt(job)
+        tracked = (
+            paid
+            and provider.tracks_balance
+            and begin_call(provider.vendor, stale_after=self._stale_after())
+        )
         started = time.monotonic()
         try:
             result = fn(self.client())
         except VendorError as exc:
             self.scrub(exc)
+            self._call_failed(tracked, paid)
             record_event(
                 job,
                 Kind.ERROR,
@@ -285,39 +352,68 @@ class RunContext(_Context):
             else:
                 retry_later(job, exc.error_code, message, error=exc)
             raise _Stop from exc
+        except Exception:
+            self._call_failed(tracked, paid)
+            raise
         finally:
             ratelimit.release(provider.vendor, self.credential)
         # From here on the vendor has answered (and charged): nothing below may lose it. The
         # job's credits go with its next write; the runner spools ``answered`` if what follows
         # fails.
         self.answered = result
-        record_credits(
+        consumed, estimated = result.credits_consumed, False
+        if paid and consumed is None:
+            consumed, estimated = self.price(), True
+        reservation = self.reservation if paid and self.reservation else None
+        record_call(
             job,
             provider.vendor,
-            consumed=result.credits_consumed,
+            consumed=consumed,
             remaining=result.credits_remaining,
             defer=True,
+            estimated=estimated,
+            tracked=tracked,
+            budgeted=reservation is not None and reservation.open,
         )
+        if reservation is not None:
+            reservation.settle(consumed or 0)
         record_event(
             job,
             Kind.VENDOR_CALL,
             f"{provider.label} answered HTTP {result.status_code}",
             defer=True,
             seconds=round(time.monotonic() - started, 3),
-            credits_consumed=_num(result.credits_consumed),
+            credits_consumed=_num(consumed),
+            credits_estimated=estimated,
             credits_remaining=_num(result.credits_remaining),
             vendor_ids=self.redact_data(dict(result.vendor_ids)),
             bytes=len(result.content),
         )
         return result
 
+    def _call_failed(self, tracked: bool, paid: bool) -> None:
+        """A paid call failed: it no longer counts as under way, and its reservation is given
+        back (a vendor that charged anyway shows in its balance: see ``jobs.credits``)."""
+        if tracked:
+            end_call(self.provider.vendor)
+        if paid:
+            self.release_budget()
+
 
 class NowContext(_Context):
-    """The context of a vendor call a person waits for (``job`` None: an account call)."""
+    """The context of a vendor call a person waits for (``job`` None: an account call).
+
+    On a vendor whose balance is reconciled, its calls count as under way from the first to
+    ``close()``, which the caller runs when done (with the balance an account call reported).
+    """
 
     note_kind = Kind.EDITOR
 
-    def call(self, fn, *, resource=None):
+    def __init__(self, provider: Provider, job: ImageJob | None = None):
+        super().__init__(provider, job)
+        self._tracked = False
+
+    def call(self, fn, *, resource=None, paid=False):
         provider = self.provider
         wait = self._reserve(resource)
         if wait and wait > 0:
@@ -326,6 +422,8 @@ class NowContext(_Context):
                 vendor=provider.vendor,
                 retry_after=wait,
             )
+        if provider.tracks_balance and not self._tracked:
+            self._tracked = begin_call(provider.vendor, stale_after=self._stale_after())
         try:
             return fn(self.client())
         except VendorError as exc:
@@ -334,6 +432,21 @@ class NowContext(_Context):
             raise
         finally:
             ratelimit.release(provider.vendor, self.credential)
+
+    def close(self, *, remaining: Decimal | None = None, details: dict | None = None) -> None:
+        """End the context's calls; ``remaining``/``details``: the balance an account call
+        reported (stored, and reconciled when no paid call ran meanwhile)."""
+        tracked, self._tracked = self._tracked, False
+        if remaining is not None or details is not None:
+            record_call(
+                self.job,
+                self.provider.vendor,
+                remaining=remaining,
+                details=details,
+                tracked=tracked,
+            )
+        elif tracked:
+            end_call(self.provider.vendor)
 
     def note(self, message, **data):
         record_event(self._job, self.note_kind, self.redact(message), **self.redact_data(data))

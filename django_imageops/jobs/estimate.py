@@ -21,11 +21,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils.translation import gettext, ngettext
 
+from ..amounts import format_credits
 from ..models import ImageJob, VendorCredits
 from ..providers import vendor_settings
 from .budgets import BudgetStatus, budget_statuses
 from .create import Plan, plan_jobs
-from .credits import format_credits
 
 #: Source names or hashes looked up per query when predicting reuse (keeps every database
 #: under its bound-parameter limit).

@@ -52,7 +52,11 @@ def fetch_review_result(job: ImageJob, *, image_id: str | None = None) -> bool:
         raise ValueError(f"image_id is not this job's {provider.label} image")
     if job.status not in (WAITING, SUCCEEDED, RUNNING):
         return False
-    result = provider.fetch_review_result(NowContext(provider, job))
+    ctx = NowContext(provider, job)
+    try:
+        result = provider.fetch_review_result(ctx)
+    finally:
+        ctx.close()
     flush_events(job)
     if result is None:
         return False

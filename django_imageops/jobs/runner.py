@@ -11,7 +11,9 @@
    else: for deterministic work (``Provider.is_deterministic``) takes the work or waits for
    the identical job that has it (``twins``) and reuses an identical succeeded result; reads
    and hashes the source, fits it to the vendor (``Provider.prepare``; unusable images fail
-   the job with ``invalid_input`` before any vendor call) and starts it (``Provider.start``);
+   the job with ``invalid_input`` before any vendor call), takes its price from the budgets
+   that apply (a spent budget makes it wait, nothing sent: ``RunContext.reserve_budget``) and
+   starts it (``Provider.start``);
 4. handles the outcome: ``Result`` (store it, succeed), ``PollLater`` (poll again later),
    ``StartAgain`` (back to pending: ``start`` runs again), ``WaitForEditor`` (a person
    finishes it), ``Failure`` (fail); a job that took the work and finished wakes the
@@ -318,7 +320,12 @@ def _start(job: ImageJob, provider: Provider, ctx: RunContext):
     del data
     for note in prepared.notes:
         record_event(job, Kind.ATTEMPT, note, defer=True)
-    return provider.start(ctx, prepared)
+    if not ctx.reserve_budget():  # a budget is spent: the job waits, nothing was sent
+        return None
+    try:
+        return provider.start(ctx, prepared)
+    finally:
+        ctx.release_budget()  # unless its paid call settled it
 
 
 def _served_by_twin(job: ImageJob, provider: Provider) -> bool:

@@ -44,8 +44,9 @@ class Spooled:
         path: the data file.
         content_type: the vendor's content type of the result.
         revision: the vendor's revision of the result (None: the vendor has none).
-        credits: the job's ``credits_consumed`` / ``credits_remaining`` when the result arrived
-            (strings or None), for a job row that never recorded them.
+        credits: the job's ``credits_consumed`` / ``credits_remaining`` (strings or None) and
+            ``credits_estimated`` when the result arrived, for a job row that never recorded
+            them.
     """
 
     path: Path
@@ -97,6 +98,7 @@ def keep(job: ImageJob, content: bytes, content_type: str, revision: int | None,
             "credits_remaining": None
             if job.credits_remaining is None
             else str(job.credits_remaining),
+            "credits_estimated": bool(job.credits_estimated),
         },
     }
     # Written whole, then renamed: a reader never sees half a sidecar.
@@ -142,6 +144,8 @@ def recover_credits(job: ImageJob, spooled: Spooled) -> None:
     consumed = credits.get("credits_consumed")
     if consumed is not None and Decimal(consumed) > Decimal(job.credits_consumed or 0):
         set_later(job, credits_consumed=Decimal(consumed))
+        if credits.get("credits_estimated"):
+            set_later(job, credits_estimated=True)
     remaining = credits.get("credits_remaining")
     if remaining is not None and job.credits_remaining is None:
         set_later(job, credits_remaining=Decimal(remaining))

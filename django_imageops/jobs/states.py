@@ -27,13 +27,14 @@ finished (``ImageJob.FINISHED_STATUSES``); only a person's ``retry`` (``jobs.ret
 Besides the table: ``update`` (fields other than the status), ``set_later`` (fields written with
 the next write), and the transitions with their side effects that the runner, the results and
 the review share: ``fail`` (``job_failed`` after commit), ``retry_later`` (back-off, history,
-re-enqueue), ``defer`` (a rate-limit wait, no attempt counted), ``schedule_poll``.
+re-enqueue), ``defer`` (a rate-limit wait, no attempt counted), ``wait_for_budget`` (a budget
+is spent: pending until it rolls over), ``schedule_poll``.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -236,6 +237,31 @@ def defer(job: ImageJob, seconds: float, message: str) -> None:
             job, Kind.RETRY_SCHEDULED, message, delay=round(seconds, 3), at=when.isoformat()
         )
         schedule(job, when)
+
+
+#: ``error_code`` of a job waiting for a budget (``wait_for_budget``).
+BUDGET_WAIT = "budget_exhausted"
+
+
+def wait_for_budget(job: ImageJob, message: Any, until: datetime | None) -> None:
+    """Put ``job`` back to pending, without counting an attempt, because a budget is spent:
+    due again at ``until`` (the budget's rollover; None: the next 00:00 UTC, when a batch
+    budget is looked at again), with ``message`` (the reason, plain words) and ``error_code``
+    ``budget_exhausted``. ``jobs.resume_waiting`` makes it due sooner when the cap is raised."""
+    if until is None:
+        now = timezone.now().astimezone(UTC)
+        until = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=UTC)
+    if transition(
+        job,
+        "retry_later",
+        next_attempt_at=until,
+        error_code=BUDGET_WAIT,
+        error_message=str(message),
+    ):
+        record_event(
+            job, Kind.RETRY_SCHEDULED, str(message), at=until.isoformat(), error_code=BUDGET_WAIT
+        )
+        schedule(job, until)
 
 
 def schedule_poll(job: ImageJob, seconds: float, **fields: Any) -> None:

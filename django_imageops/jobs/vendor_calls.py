@@ -10,7 +10,6 @@ from decimal import Decimal
 from ..models import ImageJob
 from ..providers import all_providers, find_provider
 from .context import NowContext
-from .credits import record_balance
 from .history import Kind, record_event
 from .states import update
 
@@ -44,8 +43,14 @@ def refresh_credits(provider: str | None = None) -> Decimal | None:
         raise ValueError(f"{provider} has no account endpoint; credits come with each call")
     chosen = candidates[0]
     ctx = NowContext(chosen)
-    remaining, details = chosen.balance(ctx)
-    record_balance(chosen.vendor, remaining, ctx.redact_data(details))
+    try:
+        remaining, details = chosen.balance(ctx)
+    except BaseException:
+        ctx.close()
+        raise
+    # Stored, and reconciled with the credits the jobs recorded (when no paid call ran
+    # meanwhile): spend no job recorded shows as unrecorded on the credits page.
+    ctx.close(remaining=remaining, details=ctx.redact_data(details))
     return remaining
 
 
@@ -70,7 +75,11 @@ def delete_vendor_copy(job: ImageJob) -> bool:
         label = provider.label if provider is not None else job.provider
         raise ValueError(f"the job has no {label} image")
     image_id = job.vendor_image_id
-    deleted = provider.delete_vendor_copy(NowContext(provider, job))
+    ctx = NowContext(provider, job)
+    try:
+        deleted = provider.delete_vendor_copy(ctx)
+    finally:
+        ctx.close()
     update(job, vendor_image_id="", vendor_secret="")
     record_event(
         job,

@@ -275,9 +275,10 @@ class JobContext(VendorContext):
         fetching the same result at once record its credit once)."""
 
     @abc.abstractmethod
-    def charge(self, credits: Decimal | int) -> None:
+    def charge(self, credits: Decimal | int, *, estimated: bool = False) -> None:
         """Record ``credits`` spent by this job that no call result reported (e.g. a download
-        the vendor charges for without saying so); the vendor's last known balance follows."""
+        the vendor charges for without saying so; ``estimated``: the vendor's price, not its
+        own figure); the vendor's last known balance and budgets follow."""
 
     @abc.abstractmethod
     def refresh(self) -> None:

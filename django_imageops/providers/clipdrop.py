@@ -44,8 +44,12 @@ class Clipdrop(Provider):
         "API_KEY": "",
         "BASE_URL": "https://clipdrop-api.co",
         "REQUESTS_PER_MINUTE": 60,
+        # Seconds to wait for an answer: uncrop generates pixels around inputs of up to 10 MP
+        # and 30 MB, Clipdrop's slowest operation (the docs give no duration).
+        "READ_TIMEOUT": 180.0,
     }
     formats = frozenset({"JPEG", "PNG", "WEBP"})
+    reports_balance = True
 
 
 class ClipdropUncrop(Clipdrop):
@@ -99,7 +103,8 @@ class ClipdropUncrop(Clipdrop):
                 top=p["top"],
                 bottom=p["bottom"],
                 seed=p.get("seed"),
-            )
+            ),
+            paid=True,
         )
         return Result(result.content, result.content_type)
 
@@ -112,5 +117,5 @@ class ClipdropReimagine(Clipdrop):
 
     def start(self, ctx, prepared):
         """``POST /reimagine/v1/reimagine``: the JPEG variation, same size."""
-        result = ctx.call(lambda client: client.reimagine(prepared.upload))
+        result = ctx.call(lambda client: client.reimagine(prepared.upload), paid=True)
         return Result(result.content, result.content_type)

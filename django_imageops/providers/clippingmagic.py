@@ -57,6 +57,9 @@ class ClippingMagicRemoveBackground(Provider):
         "BASE_URL": "https://clippingmagic.com",
         "JS_URL": "https://clippingmagic.com/api/v1/ClippingMagic.js",
         "CONCURRENCY": 5,
+        # Seconds to wait for an answer: an Auto-Clip upload (``format=result``) of up to
+        # 16,777,216 pixels is clipped before the answer (the docs give no duration).
+        "READ_TIMEOUT": 180.0,
     }
     option_defaults = {"TEST_MODE": False}
     formats = frozenset({"JPEG", "PNG", "GIF", "BMP", "TIFF"})
@@ -114,7 +117,9 @@ class ClippingMagicRemoveBackground(Provider):
                 prepared.upload,
                 test=bool(prepared.params.get("test")),
                 format="json" if review else "result",
-            )
+            ),
+            # The Auto-Clip result's first download is paid; a review upload is free.
+            paid=not review,
         )
         ctx.save_vendor_refs(
             image_id=str(result.vendor_ids.get("id", "")),

@@ -14,7 +14,8 @@ another.
 Images must have sides of 64..4096 pixels, in and out: they are fitted (offsets scaled to match)
 unless ``IMAGEOPS["PIKTID_OUT_OF_RANGE"]`` is ``"refuse"``. The access/refresh token pair is kept
 in ``VendorToken`` (PiktID revokes everything when a refresh token is reused, so each new pair
-is stored at once). PiktID does not tell API clients what a call cost: its jobs record 0 credits.
+is stored at once). PiktID does not tell API clients what a call cost: its jobs record the
+vendor's ``PRICE`` (default 1 credit per generate), marked as estimated.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class PiktidUncrop(Provider):
         "POLL_INTERVAL": MIN_POLL_INTERVAL,
         # Seconds after generate before the job fails (notifications vanish after 600 s).
         "TIMEOUT": 600.0,
+        # Seconds to wait for one answer: uploads of up to 4096x4096 are the slowest call (the
+        # generation itself is asynchronous, polled).
+        "READ_TIMEOUT": 60.0,
     }
     option_defaults = {"PIKTID_OUT_OF_RANGE": "fit"}
     option_choices = {"PIKTID_OUT_OF_RANGE": ("fit", "refuse")}
@@ -169,7 +173,7 @@ class PiktidUncrop(Provider):
                     ctx.save_vendor_refs(state={"step": UPLOADED, "generated_at": None})
                 raise
 
-        ctx.call(send)
+        ctx.call(send, paid=True)
         return PollLater(
             self.poll_interval(ctx),
             {"step": GENERATING, "generated_at": requested_at, "polls": 0},
@@ -189,6 +193,9 @@ class PiktidUncrop(Provider):
         data = dict(answer.data)
         if data.get("state") == "succeeded":
             result = ctx.call(lambda client: client.download(data["link"]))
+            if state.get("step") == RECOVERING:
+                # The generate of a run that died was paid for, and recorded by nobody.
+                ctx.charge(self.price(ctx.params, ctx.settings), estimated=True)
             self._delete_notification(ctx, data)
             ctx.save_vendor_refs(state={**state, "step": DOWNLOADED})
             return Result(result.content, result.content_type)

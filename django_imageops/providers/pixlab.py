@@ -1,6 +1,7 @@
 """PixLab: ``crop`` (``POST /crop``, a multipart upload: no URL of ours is ever sent).
 
-PixLab does not tell API clients what a call cost: its jobs record 0 credits.
+PixLab does not tell API clients what a call cost: its jobs record the vendor's ``PRICE``
+(default 1 credit per crop), marked as estimated.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ class PixlabCrop(Provider):
     operation = "crop"
     client_class = PixlabClient
     credentials = ("API_KEY",)
-    default_settings = {"API_KEY": "", "BASE_URL": "https://api.pixlab.io"}
+    default_settings = {
+        "API_KEY": "",
+        "BASE_URL": "https://api.pixlab.io",
+        # Seconds to wait for an answer: a crop of an uploaded image (PixLab's own sample
+        # waits 10 s; uploads of large images take longer).
+        "READ_TIMEOUT": 60.0,
+    }
     formats = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP"})
 
     def is_deterministic(self, params):
@@ -30,6 +37,7 @@ class PixlabCrop(Provider):
         """``POST /crop`` (multipart, ``blob=true``): the region's bytes."""
         p = prepared.params
         result = ctx.call(
-            lambda client: client.crop(prepared.upload, p["x"], p["y"], p["width"], p["height"])
+            lambda client: client.crop(prepared.upload, p["x"], p["y"], p["width"], p["height"]),
+            paid=True,
         )
         return Result(result.content, result.content_type)

@@ -318,7 +318,7 @@ def _report(batch_jobs: list[ImageJob], products_by_pk: dict, stdout) -> None:
                 operation,
                 job.provider,
                 job.status,
-                _format_credits(job.credits_consumed),
+                ("~" if job.credits_estimated else "") + _format_credits(job.credits_consumed),
                 size,
                 f"{job.result_bytes} B" if job.result_bytes else "-",
                 url,
@@ -330,11 +330,14 @@ def _report(batch_jobs: list[ImageJob], products_by_pk: dict, stdout) -> None:
     for row in (headers, *rows):
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
         stdout.write("  ".join([*cells, row[-1]]) + "\n")
+    if any(job.credits_estimated for job in batch_jobs):
+        stdout.write("~ estimated: the vendor does not report costs; its PRICE setting was used\n")
 
 
 def _compare_credits(batch_jobs: list[ImageJob], stdout) -> None:
     """Print the credits the jobs recorded per vendor next to what the embedded sandbox
-    counted (PiktID and PixLab do not report credits to API clients, so their jobs record 0)."""
+    counted (PiktID and PixLab do not report credits to API clients: their jobs record each
+    vendor's PRICE, estimated)."""
     recorded: dict[str, Decimal] = {}
     for job in batch_jobs:
         recorded[job.provider] = recorded.get(job.provider, Decimal(0)) + job.credits_consumed

@@ -4,6 +4,7 @@ the generic inline on the source model."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -329,31 +330,63 @@ def test_delete_vendor_copy_action_reports_a_vendor_error(admin_client, photo, s
 
 
 @pytest.mark.django_db
-def test_credits_page_and_refresh(admin_client, photo, sandbox):
+def test_credits_page_and_refresh(admin_client, photo, sandbox, settings):
+    """Per vendor: balance, spend today and this month (reported, estimated, unrecorded),
+    budgets, a 30-day chart, and the refresh button; the spend comes from what the jobs
+    recorded (``CreditUsage``), the days are UTC."""
+    from django_imageops.jobs.credits import record_call, today
+    from django_imageops.models import CreditUsage
+
+    conf = copy.deepcopy(settings.IMAGEOPS)
+    conf["VENDORS"]["clipdrop"].update(DAILY_BUDGET=10, MONTHLY_BUDGET=100)
+    settings.IMAGEOPS = conf
     VendorCredits.objects.create(vendor="clipdrop", remaining=Decimal("97"))
-    make_jobs(photo, 2, provider="clipdrop", operation="reimagine", credits_consumed=Decimal(2))
-    make_jobs(
-        photo,
-        1,
-        provider="clipdrop",
-        operation="reimagine",
-        credits_consumed=Decimal(5),
-        finished_at=timezone.now() - timedelta(days=40),
-    )
+    for _ in range(2):
+        record_call(None, "clipdrop", consumed=2)
+    record_call(None, "pixlab", consumed=1, estimated=True)
+    CreditUsage.objects.create(vendor="clipdrop", day=today() - timedelta(days=40), reported=5)
+    CreditUsage.objects.filter(vendor="clipdrop", day=today()).update(unrecorded=1)
     url = reverse("admin:django_imageops_imagejob_credits")
     response = admin_client.get(url)
-    rows = {row["vendor"]: row for row in response.context["vendors"]}
-    assert rows["clipdrop"]["remaining"] == Decimal("97")
-    assert rows["clipdrop"]["today"] == Decimal(4)
-    assert rows["clipdrop"]["month"] == Decimal(4)
-    assert rows["clippingmagic"]["remaining"] is None
+    rows = {row["usage"].vendor: row for row in response.context["vendors"]}
+    clipdrop = rows["clipdrop"]["usage"]
+    assert clipdrop.remaining == Decimal("93")  # 97 minus what was recorded
+    assert (clipdrop.today.reported, clipdrop.today.unrecorded, clipdrop.today.total) == (4, 1, 5)
+    assert clipdrop.month.total == 5  # the 40-day-old spend is not this month's
+    assert [(b.period, b.remaining) for b in clipdrop.budgets] == [("day", 6), ("month", 96)]
+    assert rows["pixlab"]["usage"].today.estimated == 1
+    assert rows["clippingmagic"]["usage"].remaining is None
+    chart = rows["clipdrop"]["chart"]
+    assert len(chart["bars"]) == 30 and chart["peak"] == "5"
+    assert [seg["css"] for seg in chart["bars"][-1]["segments"]] == [
+        "imageops-spend-reported",
+        "imageops-spend-unrecorded",
+    ]
     html = response.content.decode()
     assert 'name="refresh" value="clippingmagic"' in html
+    assert html.count("imageops-spend-chart") == 4 and "imageops-spend-estimated" in html
+    assert "Clipdrop daily budget: 6 of 10 left" in html
     response = admin_client.post(url, {"refresh": "clippingmagic"}, follow=True)
     assert "Balance refreshed." in response.content.decode()
     balance = VendorCredits.objects.get(vendor="clippingmagic")
     assert balance.remaining is not None
     assert sandbox.counters()["clippingmagic"]["calls"] == 1
+
+
+@pytest.mark.django_db
+def test_a_low_balance_is_a_warning_on_the_job_list_and_the_credits_page(admin_client, settings):
+    from django_imageops.jobs.credits import record_call
+
+    conf = copy.deepcopy(settings.IMAGEOPS)
+    conf["VENDORS"]["clipdrop"]["LOW_BALANCE"] = 50
+    settings.IMAGEOPS = conf
+    record_call(None, "clipdrop", remaining=Decimal(49))
+    for name in ("changelist", "credits"):
+        html = admin_client.get(reverse(f"admin:django_imageops_imagejob_{name}")).content
+        assert "Clipdrop credits are low: 49 left." in html.decode()
+    record_call(None, "clipdrop", remaining=Decimal(500))  # credits bought
+    html = admin_client.get(reverse("admin:django_imageops_imagejob_changelist")).content
+    assert "credits are low" not in html.decode()
 
 
 @pytest.mark.django_db

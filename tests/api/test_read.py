@@ -326,9 +326,15 @@ def test_credits_are_staff_only(alice_client, staff_client):
     assert set(rows) == {"clipdrop", "piktid", "clippingmagic", "pixlab"}
     assert rows["clipdrop"]["remaining"] == "42.500"
     assert rows["clipdrop"]["updated_at"]
+    zero = {"reported": "0.000", "estimated": "0.000", "unrecorded": "0.000", "total": "0.000"}
     assert rows["pixlab"] == {
         "provider": "pixlab",
         "name": "PixLab",
         "remaining": None,
         "updated_at": None,
+        "low": False,
+        "low_balance": None,
+        "today": zero,
+        "month": zero,
+        "budgets": [],
     }

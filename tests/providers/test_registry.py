@@ -124,6 +124,7 @@ def test_vendor_settings_merge_the_site_over_the_providers_defaults(settings):
         assert providers.vendor_settings("pixlab") == {
             "API_KEY": "k",
             "BASE_URL": "https://api.pixlab.io",  # the real vendor by default
+            "READ_TIMEOUT": 60.0,
         }
         assert providers.vendor_settings("clipdrop")["BASE_URL"] == "https://clipdrop-api.co"
         assert providers.credential("pixlab") == "k"
