@@ -1,8 +1,9 @@
 """``manage.py imageops_run``: run image jobs in this process.
 
 - ``imageops_run --due``: every job that is due (pending retries whose time has come, PiktID
-  polls that are due), after requeueing jobs left ``running`` by a worker that died
-  (``--stale SECONDS``, default 1800). For task backends that cannot defer (the
+  polls that are due, jobs waiting for a budget whose cap was raised: ``jobs.resume_waiting``),
+  after requeueing jobs left ``running`` by a worker that died (``--stale SECONDS``, default
+  1800). For task backends that cannot defer (the
   ImmediateBackend): run it every minute from cron, or with ``--loop`` as a small long-running
   process.
 - ``imageops_run <uuid> [<uuid> ...]``: those jobs now, even when their next attempt is later.
@@ -27,7 +28,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         """Positional job UUIDs; ``--due``, ``--limit``, ``--stale SECONDS``, ``--loop SECONDS``."""
         parser.add_argument("job_uuids", nargs="*", metavar="UUID", help="Jobs to run now.")
-        parser.add_argument("--due", action="store_true", help="Run every job that is due.")
+        parser.add_argument(
+            "--due",
+            action="store_true",
+            help=(
+                "Run every job that is due, and those waiting for a budget that now has room "
+                "(after its cap was raised)."
+            ),
+        )
         parser.add_argument("--limit", type=int, default=None, help="Run at most this many.")
         parser.add_argument(
             "--stale",
