@@ -48,7 +48,7 @@ from ..vendors import (
     VendorError,
 )
 from .budgets import BudgetExhausted, Reservation, reserve
-from .credits import begin_call, end_call, record_call, record_credits
+from .credits import begin_call, end_call, record_call
 from .history import Kind, record_event
 from .states import (
     count_attempt,
@@ -260,7 +260,8 @@ class _Context(JobContext):
 
     def charge(self, credits_spent, *, estimated=False):
         if credits_spent:
-            record_credits(
+            # Credits no answer reported: the balance, the day's usage and the budgets follow.
+            record_call(
                 self._job,
                 self.provider.vendor,
                 consumed=Decimal(credits_spent),

@@ -32,6 +32,7 @@ __all__ = [
     "run_due_job",
     "s3_object",
     "total_calls",
+    "vendor_setting",
 ]
 
 #: A crop box inside the 64x48 default photo (pixels).
@@ -98,6 +99,15 @@ def fresh_limits(settings) -> None:
     conf = copy.deepcopy(settings.IMAGEOPS)
     conf["VENDORS"]["clipdrop"]["REQUESTS_PER_MINUTE"] = 100_000
     conf["VENDORS"].setdefault("piktid", {})["POLL_INTERVAL"] = 0
+    settings.IMAGEOPS = conf
+
+
+def vendor_setting(settings, vendor: str, **values) -> None:
+    """Change keys of one vendor's ``IMAGEOPS["VENDORS"]`` entry for one test."""
+    import copy
+
+    conf = copy.deepcopy(settings.IMAGEOPS)
+    conf["VENDORS"].setdefault(vendor, {}).update(values)
     settings.IMAGEOPS = conf
 
 

@@ -4,7 +4,6 @@ spent; the estimate shows what is left; check E009 refuses nonsense."""
 
 from __future__ import annotations
 
-import copy
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,15 +15,9 @@ from django_imageops import jobs
 from django_imageops.checks import check_costs
 from django_imageops.jobs.budgets import budgets_for, period_bounds
 from django_imageops.models import BudgetCounter, ImageJob
-from tests.jobs.support import CROP, calls, make_due, make_image, photo
+from tests.jobs.support import CROP, calls, make_due, make_image, photo, vendor_setting
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_servers")]
-
-
-def vendor_setting(settings, vendor, **values):
-    conf = copy.deepcopy(settings.IMAGEOPS)
-    conf["VENDORS"].setdefault(vendor, {}).update(values)
-    settings.IMAGEOPS = conf
 
 
 _colors = iter(range(1, 250))

@@ -5,7 +5,6 @@ timeout; and the low-balance signal."""
 
 from __future__ import annotations
 
-import copy
 from decimal import Decimal
 
 import pytest
@@ -14,15 +13,9 @@ from django_imageops import jobs, signals
 from django_imageops.jobs.credits import today
 from django_imageops.models import CreditUsage, ImageJob, VendorCredits
 from django_imageops.providers import get_provider
-from tests.jobs.support import CROP, make_image, photo, run_due_job
+from tests.jobs.support import CROP, make_image, photo, run_due_job, vendor_setting
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_servers")]
-
-
-def vendor_setting(settings, vendor, **values):
-    conf = copy.deepcopy(settings.IMAGEOPS)
-    conf["VENDORS"].setdefault(vendor, {}).update(values)
-    settings.IMAGEOPS = conf
 
 
 def usage(vendor):

@@ -4,7 +4,6 @@ nothing written, called or read from storage."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from decimal import Decimal
@@ -15,15 +14,9 @@ from django.core.files.base import ContentFile
 
 from django_imageops import jobs
 from django_imageops.models import ImageJob, VendorCredits
-from tests.jobs.support import CROP, make_image, photo, total_calls
+from tests.jobs.support import CROP, make_image, photo, total_calls, vendor_setting
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_servers")]
-
-
-def vendor_setting(settings, vendor, **values):
-    conf = copy.deepcopy(settings.IMAGEOPS)
-    conf["VENDORS"].setdefault(vendor, {}).update(values)
-    settings.IMAGEOPS = conf
 
 
 def test_a_crop_estimate_counts_jobs_reuse_and_credits(run, sandbox):

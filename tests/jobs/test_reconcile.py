@@ -6,7 +6,6 @@ while other paid calls were under way are never taken for missing spend."""
 
 from __future__ import annotations
 
-import copy
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,15 +15,9 @@ from django.utils import timezone
 from django_imageops import jobs
 from django_imageops.jobs.credits import begin_call, record_call, today
 from django_imageops.models import CreditUsage, ImageJob, VendorCredits
-from tests.jobs.support import make_image, photo, run_due_job
+from tests.jobs.support import make_image, photo, run_due_job, vendor_setting
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_servers")]
-
-
-def vendor_setting(settings, vendor, **values):
-    conf = copy.deepcopy(settings.IMAGEOPS)
-    conf["VENDORS"].setdefault(vendor, {}).update(values)
-    settings.IMAGEOPS = conf
 
 
 def unrecorded(vendor):

@@ -157,9 +157,9 @@ def test_a_retry_a_day_later_uploads_again(run, sandbox):
 def test_a_generate_whose_answer_was_lost_is_polled_for_not_paid_twice(run, sandbox, settings):
     # PiktID carries the generate out (and charges) but its answer comes after our read
     # timeout: the retry looks for that generation's result before generating again.
-    from tests.jobs.support import imageops_settings
+    from tests.jobs.support import vendor_setting
 
-    imageops_settings(settings, TIMEOUT=(5, 1))
+    vendor_setting(settings, "piktid", READ_TIMEOUT=1)
     sandbox.configure(piktid_delay=0)
     sandbox.fail_next("piktid", kind="late", seconds=30, endpoint="generate")
     job = piktid_job(run, top=12)
@@ -174,14 +174,16 @@ def test_a_generate_whose_answer_was_lost_is_polled_for_not_paid_twice(run, sand
     counters = sandbox.counters()["piktid"]
     assert counters["endpoints"]["generate"] == 1
     assert counters["credits_consumed"] == 1
+    # The generate whose answer was lost was paid for: its price is recorded, estimated.
+    assert (job.credits_consumed, job.credits_estimated) == (1, True)
 
 
 def test_an_unconfirmed_generate_without_a_result_is_generated_again(run, sandbox, settings):
     # The answer was lost and no result ever shows up: after TIMEOUT seconds from the request
     # the job generates again (bounded: it does not wait for ever).
-    from tests.jobs.support import imageops_settings
+    from tests.jobs.support import vendor_setting
 
-    imageops_settings(settings, TIMEOUT=(5, 1))
+    vendor_setting(settings, "piktid", READ_TIMEOUT=1)
     sandbox.configure(piktid_delay=10_000)
     sandbox.fail_next("piktid", kind="late", seconds=30, endpoint="generate")
     job = piktid_job(run, top=12)
