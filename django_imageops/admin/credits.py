@@ -64,7 +64,6 @@ class CreditsViewMixin(ModelAdminMixin):
             return HttpResponseRedirect(request.path)
 
         vendors = []
-from .base import ModelAdminMixin
         for usage in vendor_usage(CHART_DAYS):
             vendors.append({"usage": usage, "chart": spend_chart(usage.days)})
         warn_low_balances(request, self)

@@ -504,7 +504,14 @@ class BudgetSerializer(serializers.Serializer):
     resets_at = serializers.DateTimeField(
         allow_null=True, help_text=_("When the period rolls over (UTC); null for a batch.")
     )
-    label = serializers.CharField()
+
+    def get_fields(self):
+        """The declared fields and ``label`` (a class attribute of that name would shadow the
+        serializer's own ``label``)."""
+        return {
+            **super().get_fields(),
+            "label": serializers.CharField(help_text=_('Plain words: "Clipdrop daily budget".')),
+        }
 
 
 class VendorCreditsSerializer(serializers.Serializer):

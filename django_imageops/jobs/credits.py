@@ -278,7 +278,8 @@ def _spend(vendor: str, consumed: Decimal) -> tuple[str, Decimal, Decimal] | Non
         return None
     if threshold is None or not rows.filter(low=False, remaining__lt=threshold).update(low=True):
         return None
-    return vendor, rows.values_list("remaining", flat=True).first(), threshold
+    balance = rows.values_list("remaining", flat=True).first()
+    return None if balance is None else (vendor, balance, threshold)
 
 
 def _check_low(row: VendorCredits) -> tuple[str, Decimal, Decimal] | None:
@@ -288,9 +289,11 @@ def _check_low(row: VendorCredits) -> tuple[str, Decimal, Decimal] | None:
         threshold = low_balance_threshold(row.vendor)
     except ValueError:
         threshold = None
-    low = threshold is not None and row.remaining is not None and row.remaining < threshold
-    crossed = low and not row.low
-    row.low = low
+    if threshold is None or row.remaining is None:
+        row.low = False
+        return None
+    crossed = row.remaining < threshold and not row.low
+    row.low = row.remaining < threshold
     return (row.vendor, row.remaining, threshold) if crossed else None
 
 
