@@ -40,7 +40,7 @@ def usage_from_jobs(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_imageops', '0002_choices_from_the_provider_registry'),
+        ('django_imageops', '0003_identical_work_in_flight'),
     ]
 
     operations = [
