@@ -167,12 +167,15 @@ def worker_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_process(args: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
-    """Start ``python -m django <args>`` with output to a temp log file (``process.log_path``)."""
+def start_process(
+    args: list[str], env: dict[str, str], log_name: str, module: str = "django"
+) -> subprocess.Popen:
+    """Start ``python -m <module> <args>`` (``django``: a management command; ``celery``: a
+    Celery worker) with output to a temp log file (``process.log_path``)."""
     log_path = Path(tempfile.mkdtemp(prefix="imageops-worker-")) / f"{log_name}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "django", *args],
+        [sys.executable, "-m", module, *args],
         env=env,
         cwd=ROOT,
         stdout=log,

@@ -198,7 +198,9 @@ if os.environ.get("IMAGEOPS_TEST_CLIPDROP_RPM"):
     )
 
 # Worker processes started by tests (tests/services.py) pick their task backend here:
-# "db" (django-tasks-db's db_worker) or "rq" (django-tasks-rq, Redis at IMAGEOPS_TEST_REDIS_URL).
+# "db" (django-tasks-db's db_worker), "rq" (django-tasks-rq, Redis at IMAGEOPS_TEST_REDIS_URL) or
+# "celery" (django-tasks-fennel, broker at IMAGEOPS_TEST_CELERY_BROKER_URL: the README's
+# production setup).
 _task_backend = os.environ.get("IMAGEOPS_TEST_TASK_BACKEND", "")
 if _task_backend == "db":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -206,3 +208,10 @@ elif _task_backend == "rq":
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": os.environ["IMAGEOPS_TEST_REDIS_URL"]}}
+elif _task_backend == "celery":
+    INSTALLED_APPS += ["django_tasks_fennel"]
+    TASKS = {"default": {"BACKEND": "django_tasks_fennel.CeleryBackend"}}
+    CELERY_BROKER_URL = os.environ["IMAGEOPS_TEST_CELERY_BROKER_URL"]
+    # As the README recommends: acknowledge after the run, take one task per free thread.
+    CELERY_TASK_ACKS_LATE = True
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
