@@ -3,12 +3,13 @@
     .venv/bin/python benchmarks/concurrent_load.py              # 8 clients, 60 jobs
     .venv/bin/python benchmarks/concurrent_load.py --json       # the report as JSON
 
-Starts ``example_project/manage.py imageops_serve`` (its own settings: SQLite, inline jobs, the
-embedded sandbox and S3) in a fresh var dir, then ``--clients`` threads post ``--jobs`` jobs to
-its REST API at once (multipart uploads, HTTP basic auth): ten identical crops, ten identical
-seeded uncrops, and a mix of unseeded uncrops, reimagines, Auto-Clips in test mode and crops of
-other images. Each request runs its job inline in the server (the ImmediateBackend), so the
-server has as many concurrent writers on its SQLite file as clients. It waits (at most
+Starts ``example_project/manage.py imageops_serve`` (its own settings: SQLite, background
+``db_worker`` processes, the embedded sandbox and S3) in a fresh var dir, then ``--clients``
+threads post ``--jobs`` jobs to its REST API at once (multipart uploads, HTTP basic auth): ten
+identical crops, ten identical seeded uncrops, and a mix of unseeded uncrops, reimagines,
+Auto-Clips in test mode and crops of other images. The requests record the jobs and the workers
+run them, so the SQLite file has as many concurrent writers as clients, plus the workers. It
+waits (at most
 ``--timeout`` seconds) until every job has finished, then reports:
 
 - jobs by status, and the jobs **lost to locking**: a request answered 5xx, or a job failed with

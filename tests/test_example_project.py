@@ -9,9 +9,12 @@ import re
 import subprocess
 import sys
 from decimal import Decimal
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 from PIL import Image
 
 from tests.services import example_env
@@ -172,28 +175,32 @@ def test_demo_exits_non_zero_when_a_job_fails(tmp_path, sandbox):
     assert "jobs failed" in result.stderr
 
 
-def _free_port() -> int:
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports on 127.0.0.1 (held open together while chosen)."""
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
-@pytest.mark.slow
-def test_serve_starts_the_site_with_its_embedded_parts(tmp_path):
-    """``imageops_serve``: admin user with the printed password, the admin, the REST API and
-    Swagger UI answer, and a PiktID job (asynchronous: polls run by the serving process's
-    due-jobs loop) succeeds with its result on the embedded S3."""
-    import time
-
-    import requests
-
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w+")
+@contextmanager
+def serve(tmp_path: Path, **env: str):
+    """``manage.py imageops_serve`` in a fresh var dir, the site, its sandbox and its S3 on
+    distinct free ports; yields ``(site URL, sandbox URL)`` once the admin login page answers,
+    and stops it (and so its workers) afterwards."""
+    port, sandbox_port, s3_port = _free_ports(3)
+    env = {"IMAGEOPS_SANDBOX_PORT": str(sandbox_port), "IMAGEOPS_S3_PORT": str(s3_port), **env}
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("w+")
     process = subprocess.Popen(
         [sys.executable, str(MANAGE), "imageops_serve", f"127.0.0.1:{port}"],
-        env=example_env(tmp_path, IMAGEOPS_ADMIN_PASSWORD="pw-for-tests"),
+        env=example_env(tmp_path, IMAGEOPS_ADMIN_PASSWORD="pw-for-tests", **env),
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=ROOT,
@@ -202,17 +209,50 @@ def test_serve_starts_the_site_with_its_embedded_parts(tmp_path):
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            assert process.poll() is None, log_path.read_text()
             try:
                 if requests.get(f"{base}/admin/login/", timeout=5).status_code == 200:
                     break
             except requests.ConnectionError:
                 pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.5)
+        yield base, f"http://127.0.0.1:{sandbox_port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        log.close()
+    # SIGTERM stopped the background workers too.
+    assert "db_worker" in log_path.read_text()
+    assert not _running_workers(tmp_path), log_path.read_text()
+
+
+def _running_workers(var_dir: Path) -> list[str]:
+    """Command lines of running processes that are db_workers of the example in ``var_dir``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"db_worker" in command and f"IMAGEOPS_EXAMPLE_VAR_DIR={var_dir}".encode() in environ:
+            found.append(b" ".join(command).decode(errors="replace"))
+    return found
+
+
+@pytest.mark.slow
+def test_serve_starts_the_site_with_its_embedded_parts(tmp_path):
+    """``imageops_serve``: admin user with the printed password, the admin, the REST API and
+    Swagger UI answer, and a PiktID job (asynchronous: its polls are tasks with run_after that
+    the background workers run) succeeds with its result on the embedded S3."""
+    with serve(tmp_path) as (base, _sandbox_url):
         output = (tmp_path / "serve.log").read_text()
         assert "user 'admin', password 'pw-for-tests'" in output
         assert "Vendor SANDBOX" in output
+        assert "Background workers: 2 db_worker processes" in output
 
         auth = ("admin", "pw-for-tests")
         assert requests.get(f"{base}/api/docs/", timeout=10).status_code == 200
@@ -250,16 +290,12 @@ def test_serve_starts_the_site_with_its_embedded_parts(tmp_path):
                 == job["result"]["width"]
                 == job["params"]["left"] * 2 + (Image.open(SAMPLES[0]).width)
             )
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 @pytest.mark.slow
 def test_concurrent_clients_lose_no_job_to_locking(tmp_path):
-    """benchmarks/concurrent_load.py against the example project's own settings (SQLite, jobs
-    run inline by each request): six clients post 24 jobs at once, ten of them identical crops
+    """benchmarks/concurrent_load.py against the example project's own settings (SQLite, the
+    requests and the background workers writing to it at once): six clients post 24 jobs at once, ten of them identical crops
     and ten identical seeded uncrops. No request answers 5xx, no job fails on "database is
     locked" (six of 40 did under such load before IMMEDIATE transactions and the spool), and each
     group of identical jobs makes one vendor call."""
@@ -289,3 +325,38 @@ def test_concurrent_clients_lose_no_job_to_locking(tmp_path):
     clipdrop = report["credits"]["clipdrop"]
     assert Decimal(clipdrop["recorded"]) == Decimal(clipdrop["sandbox"]), report
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_serve_answers_while_the_vendor_call_is_held(tmp_path):
+    """On the example project's settings a request only records the job: the API answers 202
+    while a background worker is still inside the vendor call, which the sandbox holds for
+    longer than the request may take."""
+    held = 60  # seconds the sandbox holds every PixLab call
+    with serve(tmp_path) as (base, sandbox_url):
+        requests.post(
+            f"{sandbox_url}/_sandbox/faults",
+            json={"vendor": "pixlab", "count": 5, "kind": "timeout", "seconds": held},
+            timeout=10,
+        ).raise_for_status()
+        auth = ("admin", "pw-for-tests")
+        crop = {"x": 0, "y": 0, "width": 16, "height": 16}
+        # A request waiting for the vendor would still be waiting when this gives up.
+        created = requests.post(
+            f"{base}/api/imageops/jobs/",
+            json={"operation": "crop", "model": "shop.product", "pk": 1, "field": "photo", **crop},
+            auth=auth,
+            timeout=held / 3,
+        )
+        assert created.status_code == 202, created.text
+        assert created.json()["status"] == "pending"
+        # Meanwhile a worker took the job and is inside the (held) PixLab call.
+        job_url = created.json()["url"]
+        deadline = time.monotonic() + held / 2
+        while True:
+            counters = requests.get(f"{sandbox_url}/_sandbox/counters", timeout=10).json()
+            job = requests.get(job_url, auth=auth, timeout=held / 3).json()
+            if counters["pixlab"].get("faults_injected") and job["status"] == "running":
+                break
+            assert time.monotonic() < deadline, (counters["pixlab"], job)
+            time.sleep(0.2)

@@ -14,9 +14,11 @@ Real services when their variables are set, embedded stand-ins otherwise:
 - Database: SQLite at ``$IMAGEOPS_EXAMPLE_VAR_DIR/db.sqlite3`` (default ``example_project/var/``),
   in WAL mode with IMMEDIATE transactions and a 20 s busy timeout (concurrent writers wait
   rather than fail with "database is locked").
-- Tasks: the inline (Immediate) backend; deferred retries and PiktID polls are run by the
-  commands' "due jobs" loop. ``CLIPPINGMAGIC_TEST_MODE=1`` makes ClippingMagic results free test
-  results (watermarked).
+- Tasks: django-tasks-db's database backend, run by ``db_worker`` processes that the
+  ``imageops_demo`` / ``imageops_serve`` commands start (``IMAGEOPS_EXAMPLE_WORKERS``, default 2):
+  no request waits for a vendor, and deferred retries and PiktID polls come back through
+  ``run_after``. ``CLIPPINGMAGIC_TEST_MODE=1`` makes ClippingMagic results free test results
+  (watermarked).
 
 The app's own defaults are the real vendor URLs: only this project points at the sandbox.
 """
@@ -109,10 +111,9 @@ TEMPLATES = [
     }
 ]
 
-# SQLite with concurrent writers (the threaded development server runs jobs inline, the due-jobs
-# loop runs others), as Django's docs recommend: transactions take the write lock when they
-# begin (IMMEDIATE), so a busy database makes a writer wait up to ``timeout`` seconds instead of
-# failing at once with "database is locked"; WAL lets readers go on while one writes.
+# The serving process and the background workers write to this one file: WAL lets readers go
+# on while one writes, and IMMEDIATE transactions wait for the write lock up front (for at most
+# `timeout` seconds) instead of failing half-way with "database is locked".
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -229,17 +230,10 @@ IMAGEOPS = {
 
 # --- Tasks ---------------------------------------------------------------------------------
 
-# Inline: a job runs when its transaction commits. A retry or a PiktID poll that must wait is
-# recorded as the job's next attempt and run by the commands' due-jobs loop (imageops_run --due).
-TASKS = {
-    "default": {
-        "BACKEND": (
-            "django.tasks.backends.immediate.ImmediateBackend"
-            if DJANGO6
-            else "django_tasks.backends.immediate.ImmediateBackend"
-        )
-    },
-}
+# A database queue (django-tasks-db) run by real background workers (`manage.py db_worker`),
+# which the imageops_demo / imageops_serve commands start next to the embedded servers: a request
+# only records the jobs. Retries, rate-limit waits and PiktID polls are tasks with run_after.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,9 +1,10 @@
 """The demo run: every operation x provider on the sample photos, through ``django_imageops.jobs``.
 
-``run_demo()`` is what ``manage.py imageops_demo`` does once the embedded servers run: it loads
-the photos of ``example_project/samples/`` as ``Product`` rows, queues one job per product and
-step of ``STEPS`` (in one batch), simulates the ClippingMagic editor save for the review jobs,
-runs due jobs (PiktID polls, retries) until every job has finished, and reports.
+``run_demo()`` is what ``manage.py imageops_demo`` does once the embedded servers and the
+background workers run: it loads the photos of ``example_project/samples/`` as ``Product`` rows,
+queues one job per product and step of ``STEPS`` (in one batch; the workers run them), simulates
+the ClippingMagic editor save for each review job once it waits for the editor, waits until every
+job has finished, and reports.
 """
 
 from __future__ import annotations
@@ -26,9 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 from django_imageops import jobs
 from django_imageops.models import ImageJob
 from django_imageops.providers import default_provider
-from django_imageops.signals import job_failed, job_succeeded
 
-from .embedded import run_due_jobs
 from .models import BANNER_EXTEND, Product
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
@@ -95,7 +94,8 @@ STEPS: tuple[Step, ...] = (
 
 
 class Progress:
-    """Prints a line whenever a job of the batch finishes, and what is still being waited for."""
+    """Prints a line whenever a job of the batch finishes (read from the database: the jobs run
+    in the worker processes), and what is still being waited for."""
 
     def __init__(self, batch: uuid.UUID, total: int, stream=None, names: dict | None = None):
         self.batch = batch
@@ -105,25 +105,17 @@ class Progress:
         self.finished: set[int] = set()
         self._last_waiting = None
 
-    def connect(self) -> None:
-        """Listen to ``job_succeeded`` / ``job_failed``."""
-        job_succeeded.connect(self._on_finished, dispatch_uid=f"demo-{self.batch}")
-        job_failed.connect(self._on_finished, dispatch_uid=f"demo-{self.batch}-failed")
-
-    def disconnect(self) -> None:
-        """Stop listening."""
-        job_succeeded.disconnect(dispatch_uid=f"demo-{self.batch}")
-        job_failed.disconnect(dispatch_uid=f"demo-{self.batch}-failed")
-
-    def _on_finished(self, sender, job, **kwargs) -> None:
-        if job.batch != self.batch or job.pk in self.finished:
-            return
-        self.finished.add(job.pk)
-        self.line(
-            f"[{len(self.finished):>2}/{self.total}] {job.status:<9} "
-            f"{self.names.get(job.source_object_id, '')}: "
-            f"{job.operation}/{job.provider} {job.params.get('mode', '')}".rstrip()
-        )
+    def update(self, batch_jobs: list[ImageJob]) -> None:
+        """Print a line for each job of ``batch_jobs`` that finished since the last call."""
+        for job in batch_jobs:
+            if job.status not in ImageJob.FINISHED_STATUSES or job.pk in self.finished:
+                continue
+            self.finished.add(job.pk)
+            self.line(
+                f"[{len(self.finished):>2}/{self.total}] {job.status:<9} "
+                f"{self.names.get(job.source_object_id, '')}: "
+                f"{job.operation}/{job.provider} {job.params.get('mode', '')}".rstrip()
+            )
 
     def waiting(self, jobs_left: list[ImageJob]) -> None:
         """Say (once per change) which unfinished jobs the demo waits for."""
@@ -194,8 +186,8 @@ def steps_to_run(stdout) -> list[Step]:
 
 
 def simulate_editor_save(job: ImageJob) -> None:
-    """Stand in for a person saving in the ClippingMagic editor, then fetch the new result the
-    way the editor callback does (``jobs.fetch_review_result``).
+    """Stand in for a person saving in the ClippingMagic editor, then ask for the new result the
+    way the editor callback does (``jobs.request_review_result``: a worker fetches it).
 
     Raises:
         requests.HTTPError: when the sandbox refuses the simulated save.
@@ -204,17 +196,25 @@ def simulate_editor_save(job: ImageJob) -> None:
         f"{settings.SANDBOX_URL}/_sandbox/clippingmagic/{job.vendor_image_id}/edit", timeout=60
     )
     response.raise_for_status()
-    jobs.fetch_review_result(job)
+    jobs.request_review_result(job, job.vendor_image_id)
 
 
-def run_demo(*, stdout=None, timeout: float = 900.0, contact_sheet: Path | None = None):
-    """Run the demo against whatever the settings point at (call after ``embedded.start()`` and
-    ``migrate``).
+def run_demo(
+    *,
+    stdout=None,
+    timeout: float = 900.0,
+    contact_sheet: Path | None = None,
+    workers_alive: Callable[[], int] | None = None,
+):
+    """Run the demo against whatever the settings point at (call after ``embedded.start()``,
+    ``migrate`` and ``embedded.start_workers()``: the jobs run on the background workers).
 
     Args:
         stdout: where progress and the report go (default ``sys.stdout``).
         timeout: seconds to wait for the last job before giving up on it (counted as failed).
         contact_sheet: PNG path (default ``VAR_DIR/contact-sheet.png``).
+        workers_alive: returns how many background workers still run; when none does, the
+            wait stops with a problem reported (``None``: not watched).
 
     Returns:
         ``DemoResult``.
@@ -229,26 +229,20 @@ def run_demo(*, stdout=None, timeout: float = 900.0, contact_sheet: Path | None 
         f"running {total} jobs ({len(steps)} operation x provider each), batch {batch}\n"
     )
     progress = Progress(batch, total, stdout, names={str(p.pk): p.name for p in products})
-    progress.connect()
-    created: list[ImageJob] = []
     problems: list[str] = []
-    try:
-        for step in steps:
-            progress.line(f"        queueing {step.label} on {len(products)} products")
-            for product in products:
-                created += jobs.create_jobs(
-                    step.operation,
-                    objects=[product],
-                    field="photo",
-                    provider=step.provider,
-                    params=step.params_for(product.photo.width, product.photo.height),
-                    batch=batch,
-                    target_field=step.target_field,
-                )
-        _simulate_reviews(steps, created, problems, progress)
-        _wait(batch, timeout, progress)
-    finally:
-        progress.disconnect()
+    for step in steps:
+        progress.line(f"        queueing {step.label} on {len(products)} products")
+        for product in products:
+            jobs.create_jobs(
+                step.operation,
+                objects=[product],
+                field="photo",
+                provider=step.provider,
+                params=step.params_for(product.photo.width, product.photo.height),
+                batch=batch,
+                target_field=step.target_field,
+            )
+    _wait(batch, timeout, progress, problems, workers_alive)
 
     order = {(step.operation, step.provider, step.review): i for i, step in enumerate(steps)}
     products_by_pk = {p.pk: p for p in products}
@@ -270,34 +264,34 @@ def _step_key(job: ImageJob) -> tuple[str, str, bool]:
     return job.operation, job.provider, job.params.get("mode") == "review"
 
 
-def _simulate_reviews(steps, created, problems, progress) -> None:
-    review_ops = {(s.operation, s.provider) for s in steps if s.review}
-    for job in created:
-        if (job.operation, job.provider) not in review_ops or job.params.get("mode") != "review":
-            continue
-        job.refresh_from_db()
-        if job.status != ImageJob.Status.WAITING_FOR_EDITOR:
-            continue  # failed already: reported with the others
-        progress.line(
-            f"        simulating an editor save of ClippingMagic image {job.vendor_image_id}"
-        )
-        try:
-            simulate_editor_save(job)
-        except Exception as exc:
-            problems.append(f"review job {job.uuid}: {type(exc).__name__}: {exc}")
-
-
-def _wait(batch, timeout: float, progress: Progress) -> None:
+def _wait(batch, timeout: float, progress: Progress, problems: list[str], workers_alive) -> None:
+    """Until every job of ``batch`` has finished (or ``timeout``): report finished jobs and
+    simulate the editor save of each review job that waits for the editor (once)."""
     deadline = time.monotonic() + timeout
+    saved: set[int] = set()
     while True:
-        run_due_jobs()
-        left = list(
-            ImageJob.objects.filter(batch=batch).exclude(status__in=ImageJob.FINISHED_STATUSES)
-        )
+        batch_jobs = list(ImageJob.objects.filter(batch=batch).order_by("pk"))
+        progress.update(batch_jobs)
+        for job in batch_jobs:
+            if job.status == ImageJob.Status.WAITING_FOR_EDITOR and job.pk not in saved:
+                saved.add(job.pk)
+                _simulate_review(job, problems, progress)
+        left = [j for j in batch_jobs if j.status not in ImageJob.FINISHED_STATUSES]
         if not left or time.monotonic() > deadline:
             return
+        if workers_alive is not None and not workers_alive():
+            problems.append("every background worker exited (their logs are listed above)")
+            return
         progress.waiting(left)
-        time.sleep(0.5)
+        time.sleep(0.3)
+
+
+def _simulate_review(job: ImageJob, problems: list[str], progress: Progress) -> None:
+    progress.line(f"        simulating an editor save of ClippingMagic image {job.vendor_image_id}")
+    try:
+        simulate_editor_save(job)
+    except Exception as exc:
+        problems.append(f"review job {job.uuid}: {type(exc).__name__}: {exc}")
 
 
 def _format_credits(value: Decimal) -> str:

@@ -1,24 +1,30 @@
-"""The example project's embedded stand-ins, started inside the process that uses them.
+"""The example project's embedded stand-ins, started by the process that uses them.
 
 - the vendor sandbox (``django_imageops.sandbox.run_in_thread``) for every vendor without
   credentials in the environment (see ``settings.SANDBOX_VENDORS``);
 - moto's S3 server (``ThreadedMotoServer``, in memory, on 127.0.0.1) when no real bucket is
   configured, with the bucket created;
-- a loop that runs due jobs (deferred retries, PiktID polls), which the inline task backend
-  cannot schedule itself.
+- background workers: ``manage.py db_worker`` processes (django-tasks-db) on the example's
+  SQLite database, so that no request and no demo step waits for a vendor. Deferred work
+  (retries, rate-limit waits, PiktID polls) comes back through the tasks' ``run_after``.
 
-Used by the ``imageops_demo`` and ``imageops_serve`` commands; a deployment uses none of it.
+Used by the ``imageops_demo`` and ``imageops_serve`` commands; a deployment runs its own workers
+(see the README's "Production").
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import connections
 
 #: ``SandboxConfig`` values of the embedded sandbox: a short PiktID generation (1 s instead of
 #: the sandbox's 5 s) keeps the demo quick; the app still polls PiktID at most every 3 s.
@@ -38,6 +44,7 @@ class Embedded:
     sandbox_url: str | None = None
     sandbox_vendors: list[str] = field(default_factory=list)
     s3_endpoint_url: str | None = None
+    workers: list[subprocess.Popen] = field(default_factory=list)
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def describe(self) -> list[str]:
@@ -59,7 +66,16 @@ class Embedded:
         else:
             lines.append(f"S3 bucket {bucket!r} (real)")
         lines.append(f"Database: {settings.DATABASES['default']['NAME']}")
+        if self.workers:
+            logs = ", ".join(str(worker.log_path) for worker in self.workers)
+            lines.append(
+                f"Background workers: {len(self.workers)} db_worker processes (logs: {logs})"
+            )
         return lines
+
+    def workers_alive(self) -> int:
+        """How many of the background worker processes still run."""
+        return sum(worker.poll() is None for worker in self.workers)
 
     def stop(self) -> None:
         """Shut down what ``start()`` started, last started first."""
@@ -142,37 +158,56 @@ def reset_database() -> bool:
     return deleted
 
 
-def run_due_jobs() -> int:
-    """Run every due job once (``jobs.run_due``: deferred retries, PiktID polls whose time has
-    come). ``jobs.run_job`` claims each job atomically, so two loops never run one job twice.
+#: Background worker processes the commands start (``IMAGEOPS_EXAMPLE_WORKERS`` to change).
+WORKERS = 2
+#: Seconds an idle worker waits before looking for due tasks again.
+WORKER_INTERVAL = 0.2
+
+
+def start_workers(embedded: Embedded, count: int | None = None) -> list[subprocess.Popen]:
+    """Start ``count`` ``manage.py db_worker`` processes on this project's database (call after
+    ``migrate``). They inherit this process's environment, so they use the same embedded
+    sandbox and S3 ports; their output goes to ``VAR_DIR/worker-<n>.log``. ``embedded.stop()``
+    stops them (SIGTERM: each finishes the task it is running).
 
     Returns:
-        The number of jobs run.
+        The worker processes (also in ``embedded.workers``).
     """
-    from django_imageops import jobs
+    if count is None:
+        count = int(os.environ.get("IMAGEOPS_EXAMPLE_WORKERS") or WORKERS)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (``kill``, a supervisor) would end this process without its ``finally``
+        # blocks and leave the workers running: make it an orderly exit that stops them.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    manage = Path(settings.BASE_DIR) / "manage.py"
+    for index in range(count):
+        log_path = Path(settings.VAR_DIR) / f"worker-{index}.log"
+        with log_path.open("w") as log:
+            worker = subprocess.Popen(
+                [
+                    *(sys.executable, str(manage), "db_worker", "--no-reload"),
+                    *("--no-startup-delay", "--interval", str(WORKER_INTERVAL)),
+                    *("--worker-id", f"example-{os.getpid()}-{index}"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        worker.log_path = log_path
+        embedded.workers.append(worker)
+        embedded._stops.append(lambda worker=worker: _stop_worker(worker))
+    return embedded.workers
 
-    return jobs.run_due()
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
-class DueJobsLoop(threading.Thread):
-    """A daemon thread that runs due jobs every ``interval`` seconds (for ``imageops_serve``)."""
-
-    def __init__(self, interval: float = 1.0):
-        super().__init__(name="imageops-due-jobs", daemon=True)
-        self.interval = interval
-        self._stopped = threading.Event()
-
-    def run(self) -> None:
-        """Loop until ``stop()``; errors of one round are printed and the loop goes on."""
-        while not self._stopped.wait(self.interval):
-            close_old_connections()
-            try:
-                run_due_jobs()
-            except Exception as exc:
-                print(f"imageops due-jobs loop: {type(exc).__name__}: {exc}", flush=True)
-            finally:
-                close_old_connections()
-
-    def stop(self) -> None:
-        """Ask the loop to end after the current round."""
-        self._stopped.set()
+def _stop_worker(worker: subprocess.Popen, timeout: float = 20.0) -> None:
+    if worker.poll() is None:
+        worker.terminate()
+    try:
+        worker.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=5)

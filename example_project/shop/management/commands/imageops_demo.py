@@ -1,8 +1,9 @@
 """``manage.py imageops_demo``: every operation x provider on the sample photos, end to end.
 
 Starts the embedded vendor sandbox and S3 server (for whatever the environment does not point at
-real services), migrates, runs ``shop.demo.run_demo`` and prints one line per job, a summary
-line ``N jobs succeeded, M failed, K credits`` and the path of a before/after contact sheet.
+real services), migrates, starts the background workers (``db_worker`` processes) that run the
+jobs, runs ``shop.demo.run_demo`` and prints one line per job, a summary line ``N jobs
+succeeded, M failed, K credits`` and the path of a before/after contact sheet.
 Exits with status 1 when any job failed.
 """
 
@@ -45,14 +46,16 @@ class Command(BaseCommand):
             self.stdout.write("Embedded S3 is in memory: starting from a fresh database.")
         servers = embedded.start()
         try:
-            for line in servers.describe():
-                self.stdout.write(line)
             call_command("check")
             call_command("migrate", interactive=False, verbosity=0)
+            embedded.start_workers(servers)
+            for line in servers.describe():
+                self.stdout.write(line)
             result = run_demo(
                 stdout=self.stdout,
                 timeout=options["timeout"],
                 contact_sheet=options["contact_sheet"],
+                workers_alive=servers.workers_alive,
             )
         finally:
             servers.stop()

@@ -1,10 +1,10 @@
 """``manage.py imageops_serve [addrport]``: the example site with its embedded parts, to click.
 
-In this one process: the vendor sandbox and the embedded S3 server (for whatever the environment
+In this process: the vendor sandbox and the embedded S3 server (for whatever the environment
 does not point at real services), migrations, an admin user whose credentials are printed, the
-sample photos as products, a loop that runs due jobs (PiktID polls, deferred retries), and
-Django's development server without the autoreloader (a reloader would serve from a child
-process that has none of the embedded servers).
+sample photos as products, and Django's development server without the autoreloader (a reloader
+would serve from a child process that has none of the embedded servers). Next to it, background
+worker processes (``db_worker``) run the jobs, so no page waits for a vendor.
 """
 
 import os
@@ -43,16 +43,15 @@ class Command(BaseCommand):
         if embedded.reset_database():
             self.stdout.write("Embedded S3 is in memory: starting from a fresh database.")
         servers = embedded.start()
-        loop = embedded.DueJobsLoop()
         try:
+            call_command("migrate", interactive=False, verbosity=0)
+            embedded.start_workers(servers)
             for line in servers.describe():
                 self.stdout.write(line)
-            call_command("migrate", interactive=False, verbosity=0)
             username, password = self._admin_user(options["username"])
             if not Product.objects.exists():
                 products = load_products(sample_paths())
                 self.stdout.write(f"Loaded {len(products)} sample products.")
-            loop.start()
             base = f"http://{self._host(options['addrport'])}"
             self.stdout.write(
                 self.style.SUCCESS(
@@ -62,7 +61,6 @@ class Command(BaseCommand):
             )
             call_command("runserver", options["addrport"], use_reloader=False)
         finally:
-            loop.stop()
             servers.stop()
 
     @staticmethod
