@@ -20,6 +20,8 @@
   ``READ_TIMEOUT`` is not a positive number of seconds.
 - ``django_imageops.E007`` (``DerivedImageField.check``): a field names a provider that cannot
   run its operation, or params the provider refuses (an unknown name, a value out of range).
+- ``django_imageops.W001``: the task backend is the ``ImmediateBackend`` while ``DEBUG`` is off:
+  jobs run inside requests.
 
 Nothing here names a vendor: the registry (``django_imageops.providers``) says what each needs.
 """
@@ -27,7 +29,7 @@ Nothing here names a vendor: the registry (``django_imageops.providers``) says w
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ValidationError
 
 from . import providers
@@ -222,3 +224,39 @@ def check_tasks(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+def _immediate_backend_classes() -> tuple[type, ...]:
+    """The ImmediateBackend classes importable here (``django.tasks`` and the backport)."""
+    classes = []
+    for module in ("django.tasks.backends.immediate", "django_tasks.backends.immediate"):
+        try:
+            classes.append(__import__(module, fromlist=["ImmediateBackend"]).ImmediateBackend)
+        except ImportError:
+            continue
+    return tuple(classes)
+
+
+@register(Tags.compatibility)
+def check_inline_tasks(app_configs=None, **kwargs):
+    """W001 when jobs would run inside requests: the ``ImmediateBackend`` with ``DEBUG`` off."""
+    if settings.DEBUG:
+        return []
+    alias = get_settings()["TASK_BACKEND"]
+    try:
+        backend = queue.task_backends[alias]
+    except Exception:
+        return []  # E003 says so
+    if not isinstance(backend, _immediate_backend_classes()):
+        return []
+    return [
+        Warning(
+            f"TASKS[{alias!r}] is the ImmediateBackend and DEBUG is off: jobs run inside requests.",
+            hint=(
+                "Admin actions, the REST API and the ClippingMagic editor callback then wait for "
+                "the vendor. Run jobs on workers: Celery through django-tasks-fennel (README, "
+                "'Production'), or django_tasks_db.DatabaseBackend with `manage.py db_worker`."
+            ),
+            id="django_imageops.W001",
+        )
+    ]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 
+import django
 import pytest
 from django.core import checks
 
 from django_imageops.checks import (
     check_credentials,
+    check_inline_tasks,
     check_providers,
     check_storage,
     check_tasks,
@@ -25,7 +27,11 @@ def test_the_test_settings_pass():
     # Django 6.1's JSONField check asks the database whether SQLite has JSON1 (a query):
     # without database access this passed only when another test's connection had cached it.
     assert check_credentials() + check_providers() + check_storage() + check_tasks() == []
-    all_ids = [m.id for m in checks.run_checks() if m.id.startswith("django_imageops")]
+    all_ids = [
+        m.id
+        for m in checks.run_checks()
+        if m.id.startswith("django_imageops") and not m.is_silenced()
+    ]
     assert all_ids == []
 
 
@@ -111,3 +117,31 @@ class KeyedEcho(EchoReimagine):
     name = "keyed"
     vendor = "keyed"
     credentials = ("API_KEY", "SECRET")
+
+
+IMMEDIATE = (
+    "django.tasks.backends.immediate.ImmediateBackend"
+    if django.VERSION >= (6, 0)
+    else "django_tasks.backends.immediate.ImmediateBackend"
+)
+
+
+def test_immediate_backend_without_debug_warns_that_jobs_run_inside_requests(settings):
+    settings.TASKS = {"default": {"BACKEND": IMMEDIATE}}
+    settings.DEBUG = False
+    [message] = check_inline_tasks()
+    assert message.id == "django_imageops.W001"
+    assert message.level == checks.WARNING
+    assert "jobs run inside requests" in message.msg
+    assert "django-tasks-fennel" in message.hint
+
+
+def test_immediate_backend_with_debug_or_a_worker_backend_does_not_warn(settings):
+    settings.TASKS = {"default": {"BACKEND": IMMEDIATE}}
+    settings.DEBUG = True
+    assert check_inline_tasks() == []
+    settings.DEBUG = False
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    assert check_inline_tasks() == []
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_fennel.CeleryBackend"}}
+    assert check_inline_tasks() == []
