@@ -1,10 +1,12 @@
-"""Django settings for benchmarks/throughput.py and the worker processes it starts.
+"""Django settings for the benchmarks (``benchmarks/runtime.py``) and the workers they start.
 
-Everything comes from the environment the script sets: ``BENCH_DATABASE_URL``
-(``postgres://user@host:port/name``), ``BENCH_SANDBOX_URL``, ``BENCH_CLIPDROP_RPM``,
-``BENCH_REDIS_URL`` (limiter cache; without it the database cache), ``BENCH_MEDIA_ROOT``.
-Results go to a local FileSystemStorage: the benchmark measures the limiter and the workers,
-not S3.
+Everything comes from the environment the scripts set: ``BENCH_ENGINE`` (``celery``: Celery
+through django-tasks-fennel with the broker at ``BENCH_BROKER_URL``, the README's production
+setup; ``db``: django-tasks-db), ``BENCH_DATABASE_URL`` (``postgres://user@host:port/name``),
+``BENCH_SANDBOX_URL``, ``BENCH_REDIS_URL`` (limiter cache; without it the database cache),
+``BENCH_MEDIA_ROOT``, and vendor limits: ``BENCH_CLIPDROP_RPM``,
+``BENCH_CLIPPINGMAGIC_CONCURRENCY``, ``BENCH_PIXLAB_RPM``. Results go to a local
+FileSystemStorage: the benchmarks measure the limiter and the workers, not S3.
 """
 
 import os
@@ -19,13 +21,46 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["*"]
 
+ENGINE = os.environ.get("BENCH_ENGINE", "celery")
+
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "rest_framework",
+    "drf_spectacular",
     *([] if DJANGO6 else ["django_tasks"]),
     "django_tasks_db",
+    *(["django_tasks_fennel"] if ENGINE == "celery" else []),
     "django_imageops",
+    "tests.testapp",
 ]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "tests.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+STATIC_URL = "/static/"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 _db = urlparse(os.environ["BENCH_DATABASE_URL"])
 DATABASES = {
@@ -48,7 +83,14 @@ STORAGES = {
     },
 }
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+if ENGINE == "celery":
+    # The README's production setup (section "Production").
+    TASKS = {"default": {"BACKEND": "django_tasks_fennel.CeleryBackend"}}
+    CELERY_BROKER_URL = os.environ["BENCH_BROKER_URL"]
+    CELERY_TASK_ACKS_LATE = True
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 if os.environ.get("BENCH_REDIS_URL"):
     CACHES = {
@@ -78,13 +120,22 @@ IMAGEOPS = {
             "API_ID": "1",
             "API_KEY": "sandbox",
             "BASE_URL": f"{_sandbox}/clippingmagic",
+            "CONCURRENCY": int(os.environ.get("BENCH_CLIPPINGMAGIC_CONCURRENCY", "5")),
         },
         "piktid": {
             "EMAIL": "sandbox@example.com",
             "PASSWORD": "sandbox",
             "BASE_URL": f"{_sandbox}/piktid/api",
         },
-        "pixlab": {"API_KEY": "sandbox", "BASE_URL": f"{_sandbox}/pixlab"},
+        "pixlab": {
+            "API_KEY": "sandbox",
+            "BASE_URL": f"{_sandbox}/pixlab",
+            **(
+                {"REQUESTS_PER_MINUTE": int(os.environ["BENCH_PIXLAB_RPM"])}
+                if os.environ.get("BENCH_PIXLAB_RPM")
+                else {}
+            ),
+        },
     },
     "RATE_LIMIT_CACHE": "default",
     "SPOOL_DIR": os.path.join(MEDIA_ROOT, "spool"),

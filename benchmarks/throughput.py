@@ -1,125 +1,53 @@
-"""Throughput of batch jobs under a vendor rate limit: N uncrop jobs, W ``db_worker`` processes.
+"""Throughput of batch jobs under vendor rate limits, on the README's production worker setup.
 
-    .venv/bin/python benchmarks/throughput.py            # 200 jobs, 600/min, 300 ms, 4 workers
+    .venv/bin/python benchmarks/throughput.py --jobs 80 --clipdrop-rpm 60 --latency-ms 8000
+    .venv/bin/python benchmarks/throughput.py --mixed --latency-ms 3000
+    .venv/bin/python benchmarks/throughput.py --engine db --workers 4   # db_worker processes
 
-Starts everything it needs on loopback and stops it afterwards: a private PostgreSQL cluster in
-a temp dir (``initdb`` + ``pg_ctl``; or ``--database-url``), a private ``redis-server`` as the
-limiter's shared cache (or ``--db-cache``: Django's database cache), the vendor sandbox with
-``--clipdrop-rpm`` and ``--latency-ms``, and the workers. Queues the jobs with
-``jobs.create_jobs`` and waits (at most ``--timeout`` seconds) until they are finished.
+Starts everything on loopback and stops it afterwards (``benchmarks/runtime.py``): PostgreSQL,
+Redis (Celery's broker and the limiter's cache), the vendor sandbox with ``--clipdrop-rpm`` and
+``--latency-ms``, and by default one Celery worker process (``--pool threads --concurrency
+16``, through django-tasks-fennel). Queues the jobs with ``jobs.create_jobs`` and waits (at most
+``--timeout`` seconds) until they are finished.
 
-Prints jobs per minute (jobs / time from the first job started to the last finished), that
-rate as a fraction of the vendor limit (goal >= 0.9), the most vendor calls in any 60 s, and
-the number of 429 answers the sandbox sent (goal 0). Exits 1 when a goal is missed.
+Default mode: ``--jobs`` uncrop jobs on Clipdrop. Prints ``fraction of the vendor limit: X``
+(Clipdrop calls per minute, counted from the first call's start to the last one's, over
+``--clipdrop-rpm``; goal >= 0.95), ``429 answers: N`` (goal 0) and ``worker RSS total: N MB``
+(the peak of the summed RSS of every worker process and its children; goal <= 350), then jobs
+per minute and the busiest 60 s and 1 s.
+
+``--mixed``: ``--jobs`` jobs on each vendor at once: uncrop on Clipdrop (at its cap), Auto-Clip
+on ClippingMagic (``--clippingmagic-concurrency`` calls in flight, 20), crop on PixLab, uncrop
+on PiktID (polled every 3 s); prints each vendor's fraction of its own limit. A per-vendor
+``--latency-ms clipdrop=8000,clippingmagic=3000,pixlab=500`` needs a sandbox that takes it.
+
+Exits 1 when a goal is missed.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.services import free_port, max_in_window  # noqa: E402
+from benchmarks.runtime import ENGINES, production_setup  # noqa: E402
+from tests.services import max_in_window  # noqa: E402
 
-
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    if not candidates:
-        raise SystemExit(f"{name} not found: apt-get install -y postgresql, or --database-url")
-    return str(candidates[-1])
-
-
-@contextmanager
-def private_postgres(workdir: Path):
-    """A throw-away PostgreSQL cluster on 127.0.0.1; yields its database URL."""
-    port = free_port()
-    data = workdir / "pgdata"
-    workdir.mkdir(parents=True, exist_ok=True)
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root: use the postgres account
-        workdir.parent.chmod(0o755)
-        shutil.chown(workdir, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*as_user, _pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    options = f"-k {workdir} -p {port} -h 127.0.0.1 -c fsync=off -c max_connections=50"
-    pg_ctl = [*as_user, _pg_bin("pg_ctl"), "-D", str(data), "-l", str(workdir / "pg.log")]
-    subprocess.run([*pg_ctl, "-o", options, "-w", "start"], check=True, stdout=subprocess.DEVNULL)
-    try:
-        yield f"postgres://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], stdout=subprocess.DEVNULL)
-
-
-@contextmanager
-def private_redis(workdir: Path):
-    """A throw-away redis-server on 127.0.0.1; yields its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no", "--dir", str(workdir)),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@contextmanager
-def sandbox_process(rpm: int, latency_ms: int, credits: int):
-    """The vendor sandbox in its own process; yields its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "django_imageops.sandbox", "--port", str(port), "--quiet"),
-            *("--clipdrop-rpm", str(rpm), "--latency-ms", str(latency_ms)),
-            *("--credits", str(credits)),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{process.args[0]} exited with {process.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"nothing listens on port {port} after {timeout} s")
+GOAL_FRACTION = 0.95
+GOAL_RSS_MB = 350
+#: Mixed mode: the operation each vendor runs, and its params.
+MIXED = {
+    "clipdrop": ("uncrop", {"right": 32}),
+    "clippingmagic": ("remove_background", {"mode": "auto", "test": True}),
+    "pixlab": ("crop", {"x": 8, "y": 8, "width": 48, "height": 32}),
+    "piktid": ("uncrop", {"left": 32}),
+}
 
 
 def make_png(index: int) -> bytes:
@@ -133,176 +61,200 @@ def make_png(index: int) -> bytes:
     return buffer.getvalue()
 
 
+def call_spans(batch, provider: str) -> list[tuple[float, float]]:
+    """(start, end) epoch seconds of the batch's successful calls to ``provider``: the vendor
+    call event is written right after the answer and says how long the call took."""
+    from django_imageops.models import ImageJobEvent
+
+    spans = []
+    for created, data in ImageJobEvent.objects.filter(
+        job__batch=batch, job__provider=provider, kind=ImageJobEvent.Kind.VENDOR_CALL
+    ).values_list("created_at", "data"):
+        end = created.timestamp()
+        spans.append((end - float(data.get("seconds") or 0), end))
+    return sorted(spans)
+
+
+def call_rate(spans: list[tuple[float, float]]) -> float:
+    """Calls per minute from the first call's start to the last one's."""
+    starts = [start for start, _ in spans]
+    if len(starts) < 2 or starts[-1] <= starts[0]:
+        return 0.0
+    return (len(starts) - 1) / (starts[-1] - starts[0]) * 60
+
+
+def mean_in_flight(spans: list[tuple[float, float]]) -> float:
+    """Calls in flight on average, from the first call's start to the last one's end."""
+    if not spans:
+        return 0.0
+    first, last = spans[0][0], max(end for _, end in spans)
+    busy = sum(end - start for start, end in spans)
+    return busy / (last - first) if last > first else 0.0
+
+
+def mean_poll_interval(batch) -> float | None:
+    """PiktID: seconds between polls of one image, on average over the batch's succeeded jobs
+    (from the generate call to the result, divided by the polls the job recorded)."""
+    from django_imageops.models import ImageJob, ImageJobEvent
+
+    intervals = []
+    for job in ImageJob.objects.filter(batch=batch, provider="piktid", status="succeeded"):
+        polls = int((job.vendor_state or {}).get("polls") or 0)
+        calls = list(job.events.filter(kind=ImageJobEvent.Kind.VENDOR_CALL).order_by("created_at"))
+        if polls < 2 or len(calls) < 2:
+            continue
+        generated = calls[1].created_at  # upload, generate, (polls), download
+        intervals.append((job.finished_at - generated).total_seconds() / polls)
+    return sum(intervals) / len(intervals) if intervals else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=200)
-    parser.add_argument("--clipdrop-rpm", type=int, default=600)
-    parser.add_argument("--latency-ms", type=int, default=300)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=80, help="jobs (per vendor with --mixed)")
+    parser.add_argument("--clipdrop-rpm", type=int, default=60)
     parser.add_argument(
-        "--worker-interval",
+        "--latency-ms",
+        default="8000",
+        help="sandbox latency: one number for every vendor, or vendor=ms,... (sandbox permitting)",
+    )
+    parser.add_argument("--mixed", action="store_true", help="all four vendors at once")
+    parser.add_argument("--clippingmagic-concurrency", type=int, default=20)
+    parser.add_argument("--pixlab-rpm", type=int, default=0, help="PixLab limit (0: none)")
+    parser.add_argument("--engine", choices=ENGINES, default="celery")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="threads per Celery worker (--engine celery; default 16, 48 with --mixed)",
+    )
+    parser.add_argument(
+        "--piktid-delay",
         type=float,
-        default=0.05,
-        help="db_worker --interval: seconds an idle worker sleeps",
+        default=15.0,
+        help="seconds until the sandbox's PiktID result is ready (--mixed: several polls)",
     )
     parser.add_argument("--database-url", help="an existing PostgreSQL database to use")
-    parser.add_argument(
-        "--db-cache",
-        action="store_true",
-        help="limiter state in Django's database cache instead of Redis",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=180.0,
-        help="give up waiting for the jobs after this many seconds",
-    )
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait at most")
     args = parser.parse_args(argv)
+    if args.concurrency is None:
+        args.concurrency = 48 if args.mixed else 16
 
-    workdir = Path(tempfile.mkdtemp(prefix="imageops-bench-"))
-    workers: list[subprocess.Popen] = []
-    with ExitStack() as stack:
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-        database_url = args.database_url or stack.enter_context(private_postgres(workdir / "pg"))
-        redis_url = ""
-        if not args.db_cache:
-            if shutil.which("redis-server") is None:
-                print("redis-server not found: using the database cache", file=sys.stderr)
-            else:
-                redis_dir = workdir / "redis"
-                redis_dir.mkdir()
-                redis_url = stack.enter_context(private_redis(redis_dir))
-        sandbox_url = stack.enter_context(
-            sandbox_process(args.clipdrop_rpm, args.latency_ms, credits=args.jobs * 10)
-        )
-        media = workdir / "media"
-        media.mkdir()
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE="benchmarks.settings",
-            BENCH_DATABASE_URL=database_url,
-            BENCH_SANDBOX_URL=sandbox_url,
-            BENCH_CLIPDROP_RPM=str(args.clipdrop_rpm),
-            BENCH_REDIS_URL=redis_url,
-            BENCH_MEDIA_ROOT=str(media),
-            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        )
-        import django
-
-        django.setup()
+    providers = list(MIXED) if args.mixed else ["clipdrop"]
+    settings_env = {
+        "BENCH_CLIPDROP_RPM": str(args.clipdrop_rpm),
+        "BENCH_CLIPPINGMAGIC_CONCURRENCY": str(args.clippingmagic_concurrency),
+        "BENCH_PIXLAB_RPM": str(args.pixlab_rpm or ""),
+    }
+    sandbox_options = (
+        *("--clipdrop-rpm", str(args.clipdrop_rpm), "--latency-ms", args.latency_ms),
+        *("--credits", str(args.jobs * 20), "--piktid-delay", str(args.piktid_delay)),
+    )
+    with production_setup(
+        engine=args.engine,
+        workers=args.workers,
+        concurrency=args.concurrency,
+        sandbox_options=sandbox_options,
+        database_url=args.database_url,
+        settings_env=settings_env,
+    ) as setup:
+        import requests
         from django.core.files.base import ContentFile
-        from django.core.management import call_command
         from django.db.models import Max, Min
 
         from django_imageops import jobs
-        from django_imageops.models import ImageJob
-
-        call_command("migrate", verbosity=0)
-        if not redis_url:
-            call_command("createcachetable", verbosity=0)
-
-        def stop_workers():
-            for process in workers:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in workers:
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-
-        stack.callback(stop_workers)
-        for index in range(args.workers):
-            workers.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "django",
-                        "db_worker",
-                        "--no-startup-delay",
-                        "--interval",
-                        str(args.worker_interval),
-                        "--worker-id",
-                        f"bench-{index}",
-                        "--verbosity",
-                        "0",
-                    ],
-                    cwd=ROOT,
-                )
-            )
-        time.sleep(3)  # let the workers import Django before the clock starts
+        from django_imageops.models import ImageJob, ImageJobEvent
 
         batch = uuid.uuid4()
-        uploads = [ContentFile(make_png(i), name=f"bench-{i}.png") for i in range(args.jobs)]
-        jobs.create_jobs("uncrop", uploads=uploads, params={"right": 32}, batch=batch)
+        for offset, provider in enumerate(providers):
+            operation, params = MIXED[provider]
+            uploads = [
+                ContentFile(make_png(offset * args.jobs + i), name=f"bench-{provider}-{i}.png")
+                for i in range(args.jobs)
+            ]
+            jobs.create_jobs(
+                operation, uploads=uploads, provider=provider, params=params, batch=batch
+            )
+        worker_setup = (
+            f"{args.workers} Celery worker(s) x {args.concurrency} threads"
+            if args.engine == "celery"
+            else f"{args.workers} db_worker(s)"
+        )
         print(
-            f"queued {args.jobs} uncrop jobs; {args.workers} workers; "
-            f"Clipdrop limit {args.clipdrop_rpm}/min; latency {args.latency_ms} ms; "
-            f"limiter cache: {'redis' if redis_url else 'database'}",
+            f"queued {args.jobs} jobs on {', '.join(providers)}; {worker_setup}; "
+            f"Clipdrop limit {args.clipdrop_rpm}/min; latency {args.latency_ms} ms",
             flush=True,
         )
 
         queryset = ImageJob.objects.filter(batch=batch)
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            unfinished = queryset.exclude(status__in=ImageJob.FINISHED_STATUSES).count()
-            if not unfinished:
+            if not queryset.exclude(status__in=ImageJob.FINISHED_STATUSES).exists():
                 break
-            if all(process.poll() is not None for process in workers):
+            if not setup.workers_alive():
                 print("every worker exited", file=sys.stderr)
                 break
             time.sleep(0.5)
-        stop_workers()
-
-        import requests
-
-        counters = requests.get(f"{sandbox_url}/_sandbox/counters", timeout=10).json()
-        clipdrop = counters.get("clipdrop", {})
+        rss_peak = setup.rss.stop()
+        counters = requests.get(f"{setup.sandbox_url}/_sandbox/counters", timeout=10).json()
         succeeded = queryset.filter(status=ImageJob.Status.SUCCEEDED).count()
         failed = queryset.filter(status=ImageJob.Status.FAILED).count()
         span = queryset.aggregate(first=Min("started_at"), last=Max("finished_at"))
-        from django_imageops.models import ImageJobEvent
-
-        calls = list(
-            ImageJobEvent.objects.filter(
-                job__batch=batch, kind=ImageJobEvent.Kind.VENDOR_CALL
-            ).values_list("created_at", "data")
-        )
-        call_times = [created.timestamp() for created, _ in calls]
-        call_seconds = [float(data.get("seconds") or 0) for _, data in calls]
-        durations = [
-            (finished - started).total_seconds()
-            for started, finished in queryset.filter(status=ImageJob.Status.SUCCEEDED).values_list(
-                "started_at", "finished_at"
-            )
-        ]
+        spans = {provider: call_spans(batch, provider) for provider in providers}
         deferrals = ImageJobEvent.objects.filter(
             job__batch=batch, kind=ImageJobEvent.Kind.RETRY_SCHEDULED
         ).count()
+        poll_interval = mean_poll_interval(batch) if "piktid" in providers else None
 
-    rate_limited = int(clipdrop.get("rate_limited", 0))
-    if span["first"] is None or span["last"] is None or not succeeded:
-        print(f"no job finished: succeeded={succeeded} failed={failed}")
-        return 1
-    seconds = (span["last"] - span["first"]).total_seconds()
-    per_minute = succeeded / seconds * 60 if seconds > 0 else float("inf")
-    fraction = per_minute / args.clipdrop_rpm
-    unfinished = args.jobs - succeeded - failed
-    print(f"succeeded {succeeded}, failed {failed}, unfinished {unfinished} in {seconds:.1f} s")
-    print(f"jobs per minute: {per_minute:.0f}")
-    print(f"fraction of the vendor limit: {fraction:.2f} (goal >= 0.9)")
+    total = args.jobs * len(providers)
+    unfinished = total - succeeded - failed
+    rate_limited = sum(int(counters.get(p, {}).get("rate_limited", 0)) for p in providers)
+    rss_mb = rss_peak / 2**20
+    print(f"succeeded {succeeded}, failed {failed}, unfinished {unfinished}")
+    if span["first"] and span["last"] and succeeded:
+        seconds = (span["last"] - span["first"]).total_seconds()
+        print(f"jobs per minute: {succeeded / seconds * 60:.1f} (first start to last finish)")
+    fractions = {}
+    for provider in providers:
+        rate = call_rate(spans[provider])
+        if provider == "clipdrop":
+            fractions[provider] = rate / args.clipdrop_rpm
+            detail = f"{rate:.1f} calls/min of {args.clipdrop_rpm}"
+        elif provider == "clippingmagic":
+            in_flight = mean_in_flight(spans[provider])
+            fractions[provider] = in_flight / args.clippingmagic_concurrency
+            detail = f"{in_flight:.1f} calls in flight of {args.clippingmagic_concurrency}"
+        elif provider == "pixlab":
+            if args.pixlab_rpm:
+                fractions[provider] = rate / args.pixlab_rpm
+            detail = f"{rate:.1f} calls/min" + (
+                f" of {args.pixlab_rpm}" if args.pixlab_rpm else " (no documented limit)"
+            )
+        else:  # piktid: polls of one image at most every 3 s
+            if poll_interval:
+                fractions[provider] = 3.0 / poll_interval
+                detail = f"a poll every {poll_interval:.1f} s per image (at most every 3 s)"
+            else:
+                detail = "fewer than two polls per image: raise --piktid-delay"
+        label = "fraction of the vendor limit" if not args.mixed else f"{provider}: fraction"
+        value = f"{fractions[provider]:.2f}" if provider in fractions else "n/a"
+        print(f"{label}: {value} ({detail})")
+    starts = [start for start, _ in spans["clipdrop"]]
     print(
-        f"most Clipdrop calls in any 60 s: {max_in_window(call_times, 60.0)} "
-        f"(limit {args.clipdrop_rpm}); in any 1 s: {max_in_window(call_times, 1.0)}"
+        f"most Clipdrop calls in any 60 s: {max_in_window(starts, 60.0)} "
+        f"(limit {args.clipdrop_rpm}); in any 1 s: {max_in_window(starts, 1.0)}"
     )
-    print(f"Clipdrop calls: {clipdrop.get('calls', '?')}; deferrals by the limiter: {deferrals}")
-    if durations and call_seconds:
-        print(
-            f"mean vendor call {sum(call_seconds) / len(call_seconds):.3f} s; "
-            f"mean job (first start to finish) {sum(durations) / len(durations):.3f} s"
-        )
+    print(f"deferrals by the limiter: {deferrals}")
     print(f"429 answers: {rate_limited} (goal 0)")
-    ok = fraction >= 0.9 and rate_limited == 0 and unfinished == 0 and failed == 0
+    print(
+        f"worker RSS total: {rss_mb:.0f} MB (goal <= {GOAL_RSS_MB}; peak of every worker process)"
+    )
+    ok = (
+        unfinished == 0
+        and failed == 0
+        and rate_limited == 0
+        and rss_mb <= GOAL_RSS_MB
+        and fractions.get("clipdrop", 0) >= GOAL_FRACTION
+    )
     return 0 if ok else 1
 
 
