@@ -10,13 +10,20 @@ import logging
 import sys
 
 from .app import make_app
-from .config import PIKTID_NOTIFICATION_NAMES, SandboxConfig
+from .config import PIKTID_NOTIFICATION_NAMES, SandboxConfig, per_vendor
 from .emulators import EMULATORS
 from .server import quiet_handler
 
 
 def _base_paths(url: str, sep: str) -> str:
     return sep.join(f"{url}{emulator.mount_path()}" for emulator in EMULATORS)
+
+
+def _latency(text: str) -> int | dict[str, int]:
+    try:
+        return per_vendor("latency_ms", text, [emulator.name for emulator in EMULATORS])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,9 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--latency-ms",
-        type=int,
+        type=_latency,
         default=defaults.latency_ms,
-        help="delay added to every vendor request, ms (default %(default)s)",
+        help=(
+            "delay added to every vendor request, ms: one number for all, or per vendor, e.g. "
+            "clipdrop=8000,clippingmagic=3000,pixlab=500 (others none; default %(default)s)"
+        ),
     )
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
     return parser

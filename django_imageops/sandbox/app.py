@@ -250,9 +250,10 @@ class SandboxApp:
     def _vendor(
         self, request: Request, emulator: Emulator, endpoint: str, args: Mapping[str, Any]
     ) -> Response:
-        if self.config.latency_ms:
-            time.sleep(self.config.latency_ms / 1000)
         vendor = emulator.name
+        delay = self.config.latency_seconds(vendor)
+        if delay:
+            time.sleep(delay)
         self.counters.call(vendor, endpoint)
         self._read_body(request)
         fault = self.faults.take(vendor, CORE_FAULT_KINDS, endpoint)

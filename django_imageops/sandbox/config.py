@@ -40,7 +40,8 @@ class SandboxConfig:
         credits: credits each vendor starts with: an int for all, or ``{vendor: int}``.
         clipdrop_rpm: Clipdrop requests allowed per API key per rolling minute (then 429).
         piktid_delay: seconds from ``/edit/generate`` until its notification appears.
-        latency_ms: delay added to every vendor request (milliseconds).
+        latency_ms: delay added to every vendor request (milliseconds): an int for all, or
+            ``{vendor: ms}`` (vendors not named: none), e.g. ``{"clipdrop": 8000}``.
         piktid_token_ttl: seconds an access token lives (PiktID: 30 days).
         piktid_refresh_ttl: seconds a refresh token lives.
         piktid_refresh_grace: seconds the old pair stays valid after a refresh (PiktID: 5);
@@ -61,7 +62,7 @@ class SandboxConfig:
     credits: int | dict[str, int] = DEFAULT_CREDITS
     clipdrop_rpm: int = 60
     piktid_delay: float = 5.0
-    latency_ms: int = 0
+    latency_ms: int | dict[str, int] = 0
     piktid_token_ttl: float = 30 * 24 * 3600.0
     piktid_refresh_ttl: float = 30 * 24 * 3600.0
     piktid_refresh_grace: float = 5.0
@@ -90,14 +91,8 @@ class SandboxConfig:
             if name not in names:
                 raise ValueError(f"unknown sandbox option {name!r}")
             default = getattr(SandboxConfig, name)
-            if name == "credits":
-                if isinstance(value, dict):
-                    unknown = set(value) - set(vendors)
-                    if unknown:
-                        raise ValueError(f"unknown vendor(s) in credits: {sorted(unknown)}")
-                    value = {vendor: int(amount) for vendor, amount in value.items()}
-                else:
-                    value = int(value)
+            if name in PER_VENDOR:
+                value = per_vendor(name, value, vendors)
             elif isinstance(default, bool):
                 value = bool(value)
             elif isinstance(default, int):
@@ -109,9 +104,47 @@ class SandboxConfig:
             changes[name] = value
         return dataclasses.replace(self, **changes)
 
+    def latency_seconds(self, vendor: str) -> float:
+        """The delay added to each request to ``vendor``, in seconds."""
+        if isinstance(self.latency_ms, dict):
+            return self.latency_ms.get(vendor, 0) / 1000
+        return self.latency_ms / 1000
+
     def initial_credits(self, vendors: Iterable[str] = VENDORS) -> dict[str, int]:
         """Credits per vendor at (re)start: ``{vendor: credits}`` for each of ``vendors``
         (default: the built-in emulators')."""
         if isinstance(self.credits, dict):
             return {vendor: int(self.credits.get(vendor, DEFAULT_CREDITS)) for vendor in vendors}
         return dict.fromkeys(vendors, int(self.credits))
+
+
+#: Options that take one int for every vendor or ``{vendor: int}``.
+PER_VENDOR = ("credits", "latency_ms")
+
+
+def per_vendor(name: str, value: Any, vendors: Iterable[str] = VENDORS) -> int | dict[str, int]:
+    """``value`` of the per-vendor option ``name`` as an int or ``{vendor: int}``.
+
+    Accepts an int, a dict, or the command line's text: ``"8000"`` or
+    ``"clipdrop=8000,clippingmagic=3000"``.
+
+    Raises:
+        ValueError: an unknown vendor, a value that is not an integer, or a negative latency.
+    """
+    if isinstance(value, str) and "=" in value:
+        pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError(f"{name}: expected vendor=number pairs, got {value!r}")
+        value = {vendor.strip(): amount.strip() for vendor, amount in pairs}
+    if isinstance(value, dict):
+        unknown = set(value) - set(vendors)
+        if unknown:
+            raise ValueError(f"unknown vendor(s) in {name}: {sorted(unknown)}")
+        result: int | dict[str, int] = {vendor: int(amount) for vendor, amount in value.items()}
+        amounts = list(result.values())
+    else:
+        result = int(value)
+        amounts = [result]
+    if name == "latency_ms" and any(amount < 0 for amount in amounts):
+        raise ValueError(f"{name} cannot be negative")
+    return result

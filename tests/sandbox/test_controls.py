@@ -215,3 +215,30 @@ def test_command_line_starts_serves_and_stops():
         process.terminate()
         process.wait(timeout=10)
     assert b"listening on" in process.stdout.read()
+
+
+def test_latency_per_vendor(sandbox):
+    # As on the command line: --latency-ms clippingmagic=300 (the others answer at once).
+    sandbox.configure(latency_ms={"clippingmagic": 300})
+    started = time.monotonic()
+    requests.get(ACCOUNT, auth=CM_AUTH).raise_for_status()
+    assert time.monotonic() - started >= 0.3
+    config = requests.get(f"{URL}/_sandbox/config", timeout=10).json()
+    assert config["config"]["latency_ms"] == {"clippingmagic": 300}
+    bad = requests.post(f"{URL}/_sandbox/config", json={"latency_ms": {"acme": 5}}, timeout=10)
+    assert bad.status_code == 400
+
+
+def test_latency_option_takes_one_number_or_vendor_pairs():
+    from django_imageops.sandbox.__main__ import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["--latency-ms", "250"]).latency_ms == 250
+    assert parse(["--latency-ms", "clipdrop=8000,clippingmagic=3000,pixlab=500"]).latency_ms == {
+        "clipdrop": 8000,
+        "clippingmagic": 3000,
+        "pixlab": 500,
+    }
+    for bad in ("acme=5", "clipdrop=fast", "clipdrop=-1"):
+        with pytest.raises(SystemExit):
+            parse(["--latency-ms", bad])
