@@ -18,8 +18,9 @@ per minute and the busiest 60 s and 1 s.
 
 ``--mixed``: ``--jobs`` jobs on each vendor at once: uncrop on Clipdrop (at its cap), Auto-Clip
 on ClippingMagic (``--clippingmagic-concurrency`` calls in flight, 20), crop on PixLab, uncrop
-on PiktID (polled every 3 s); prints each vendor's fraction of its own limit. A per-vendor
-``--latency-ms clipdrop=8000,clippingmagic=3000,pixlab=500`` needs a sandbox that takes it.
+on PiktID (polled every 3 s), with the sandbox's latency per vendor (default
+``clipdrop=8000,clippingmagic=3000,pixlab=500,piktid=500``); prints each vendor's fraction of
+its own limit.
 
 Exits 1 when a goal is missed.
 """
@@ -48,6 +49,10 @@ MIXED = {
     "pixlab": ("crop", {"x": 8, "y": 8, "width": 48, "height": 32}),
     "piktid": ("uncrop", {"left": 32}),
 }
+
+
+#: Mixed mode's sandbox latency (ms) per vendor: generative calls slow, a crop quick.
+MIXED_LATENCY = "clipdrop=8000,clippingmagic=3000,pixlab=500,piktid=500"
 
 
 def make_png(index: int) -> bytes:
@@ -114,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clipdrop-rpm", type=int, default=60)
     parser.add_argument(
         "--latency-ms",
-        default="8000",
-        help="sandbox latency: one number for every vendor, or vendor=ms,... (sandbox permitting)",
+        help=(
+            "sandbox latency: one number for every vendor, or vendor=ms,... (default 8000; "
+            f"with --mixed {MIXED_LATENCY})"
+        ),
     )
     parser.add_argument("--mixed", action="store_true", help="all four vendors at once")
     parser.add_argument("--clippingmagic-concurrency", type=int, default=20)
@@ -138,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.concurrency is None:
         args.concurrency = 48 if args.mixed else 16
+    if args.latency_ms is None:
+        args.latency_ms = MIXED_LATENCY if args.mixed else "8000"
 
     providers = list(MIXED) if args.mixed else ["clipdrop"]
     settings_env = {
