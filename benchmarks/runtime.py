@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.services import free_port  # noqa: E402
+from tests.services import free_port, stop_processes  # noqa: E402
 
 ENGINES = ("celery", "db")
 
@@ -251,7 +250,7 @@ def production_setup(
 
         call_command("migrate", verbosity=0)
         setup = Setup(engine=engine, sandbox_url=sandbox_url, redis_url=redis_url)
-        stack.callback(_stop_processes, setup.workers)
+        stack.callback(stop_processes, setup.workers, timeout=30)
         for index in range(workers):
             setup.workers.append(_start_worker(engine, index, concurrency))
         setup.rss = RssSampler(setup.workers)
@@ -275,15 +274,3 @@ def _start_worker(engine: str, index: int, concurrency: int) -> subprocess.Popen
             *("--interval", "0.05", "--worker-id", f"bench-{index}", "--verbosity", "0"),
         ]
     return subprocess.Popen(command, cwd=ROOT)
-
-
-def _stop_processes(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)

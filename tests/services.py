@@ -185,19 +185,21 @@ def start_process(
     return process
 
 
-def stop_processes(processes: list[subprocess.Popen]) -> str:
-    """Stop worker processes (SIGTERM, then SIGKILL) and return their logs joined."""
+def stop_processes(processes: list[subprocess.Popen], timeout: float = 15) -> str:
+    """Stop worker processes (SIGTERM, then SIGKILL after ``timeout`` seconds) and return the
+    logs of those started by ``start_process``, joined."""
     for process in processes:
         if process.poll() is None:
             process.terminate()
     logs = []
     for process in processes:
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
-        logs.append(process.log_path.read_text(errors="replace"))
+        if hasattr(process, "log_path"):
+            logs.append(process.log_path.read_text(errors="replace"))
     return "\n".join(logs)
 
 
