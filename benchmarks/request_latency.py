@@ -1,4 +1,5 @@
-"""How long the requests that queue work take, on the README's production worker setup.
+"""How long the requests that queue work take, on the production worker setup
+(``docs/howto/workers.md``, "Celery").
 
     .venv/bin/python benchmarks/request_latency.py --latency-ms 3000
 

@@ -1,4 +1,4 @@
-"""The README's production worker setup, started on loopback for the benchmarks.
+"""The production worker setup (``docs/howto/workers.md``), started on loopback for benchmarks.
 
 ``production_setup()`` starts, in a temp dir, and stops afterwards:
 

@@ -1,8 +1,8 @@
 """Django settings for the benchmarks (``benchmarks/runtime.py``) and the workers they start.
 
 Everything comes from the environment the scripts set: ``BENCH_ENGINE`` (``celery``: Celery
-through django-tasks-fennel with the broker at ``BENCH_BROKER_URL``, the README's production
-setup; ``db``: django-tasks-db), ``BENCH_DATABASE_URL`` (``postgres://user@host:port/name``),
+through django-tasks-fennel with the broker at ``BENCH_BROKER_URL``, the production setup of
+``docs/howto/workers.md``; ``db``: django-tasks-db), ``BENCH_DATABASE_URL`` (``postgres://user@host:port/name``),
 ``BENCH_SANDBOX_URL``, ``BENCH_REDIS_URL`` (limiter cache; without it the database cache),
 ``BENCH_MEDIA_ROOT``, and vendor limits: ``BENCH_CLIPDROP_RPM``,
 ``BENCH_CLIPPINGMAGIC_CONCURRENCY``, ``BENCH_PIXLAB_RPM``. Results go to a local
@@ -84,7 +84,7 @@ STORAGES = {
 }
 
 if ENGINE == "celery":
-    # The README's production setup (section "Production").
+    # The production setup (docs/howto/workers.md, "Celery").
     TASKS = {"default": {"BACKEND": "django_tasks_fennel.CeleryBackend"}}
     CELERY_BROKER_URL = os.environ["BENCH_BROKER_URL"]
     CELERY_TASK_ACKS_LATE = True

@@ -1,4 +1,5 @@
-"""Throughput of batch jobs under vendor rate limits, on the README's production worker setup.
+"""Throughput of batch jobs under vendor rate limits, on the production worker setup
+(``docs/howto/workers.md``, "Celery").
 
     .venv/bin/python benchmarks/throughput.py --jobs 80 --clipdrop-rpm 60 --latency-ms 8000
     .venv/bin/python benchmarks/throughput.py --mixed --latency-ms 3000

@@ -254,8 +254,9 @@ def check_inline_tasks(app_configs=None, **kwargs):
             f"TASKS[{alias!r}] is the ImmediateBackend and DEBUG is off: jobs run inside requests.",
             hint=(
                 "Admin actions, the REST API and the ClippingMagic editor callback then wait for "
-                "the vendor. Run jobs on workers: Celery through django-tasks-fennel (README, "
-                "'Production'), or django_tasks_db.DatabaseBackend with `manage.py db_worker`."
+                "the vendor. Run jobs on workers: Celery through django-tasks-fennel, or "
+                "django_tasks_db.DatabaseBackend with `manage.py db_worker` (documentation: "
+                "'Run jobs on workers')."
             ),
             id="django_imageops.W001",
         )

@@ -203,8 +203,8 @@ if os.environ.get("IMAGEOPS_TEST_CLIPDROP_RPM"):
 
 # Worker processes started by tests (tests/services.py) pick their task backend here:
 # "db" (django-tasks-db's db_worker), "rq" (django-tasks-rq, Redis at IMAGEOPS_TEST_REDIS_URL) or
-# "celery" (django-tasks-fennel, broker at IMAGEOPS_TEST_CELERY_BROKER_URL: the README's
-# production setup).
+# "celery" (django-tasks-fennel, broker at IMAGEOPS_TEST_CELERY_BROKER_URL: the production
+# setup of docs/howto/workers.md).
 _task_backend = os.environ.get("IMAGEOPS_TEST_TASK_BACKEND", "")
 if _task_backend == "db":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -216,6 +216,6 @@ elif _task_backend == "celery":
     INSTALLED_APPS += ["django_tasks_fennel"]
     TASKS = {"default": {"BACKEND": "django_tasks_fennel.CeleryBackend"}}
     CELERY_BROKER_URL = os.environ["IMAGEOPS_TEST_CELERY_BROKER_URL"]
-    # As the README recommends: acknowledge after the run, take one task per free thread.
+    # As docs/howto/workers.md recommends: acknowledge after the run, one task per free thread.
     CELERY_TASK_ACKS_LATE = True
     CELERY_WORKER_PREFETCH_MULTIPLIER = 1

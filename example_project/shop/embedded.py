@@ -9,7 +9,7 @@
   (retries, rate-limit waits, PiktID polls) comes back through the tasks' ``run_after``.
 
 Used by the ``imageops_demo`` and ``imageops_serve`` commands; a deployment runs its own workers
-(see the README's "Production").
+(see docs/howto/workers.md).
 """
 
 from __future__ import annotations

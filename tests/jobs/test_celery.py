@@ -1,5 +1,6 @@
-"""Jobs on the README's production setup: Celery workers (``--pool threads``) reached through
-django-tasks-fennel, with a real Redis broker and the rate limiter's state in the same Redis.
+"""Jobs on the production setup (docs/howto/workers.md): Celery workers (``--pool threads``)
+reached through django-tasks-fennel, with a real Redis broker and the rate limiter's state in the
+same Redis.
 
 This process enqueues through Django's tasks API on a ``django_tasks_fennel.CeleryBackend``
 (its own Celery app pointed at the broker, as a site's web process would); real ``celery -A
