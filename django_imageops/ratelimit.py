@@ -33,6 +33,8 @@ Limits, per vendor and per credential (API key or account), from ``IMAGEOPS["VEN
     apart (PiktID asks for polls no faster than every 3 s).
 
 :func:`backoff` records a vendor's ``Retry-After`` so that every worker waits it out.
+:func:`exclusive` lets one worker at a time do something with an account that must not be done
+twice at once (renewing PiktID's tokens: a refresh token used twice revokes them all).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.cache import caches
@@ -256,6 +260,40 @@ def release(provider: str, credential: str) -> None:
     # Delete only our own lease: if it expired and another worker took the slot, keep theirs.
     if cache.get(key) == token:
         cache.delete(key)
+
+
+#: Seconds between two tries of a worker waiting for :func:`exclusive`.
+EXCLUSIVE_POLL_SECONDS = 0.05
+
+
+@contextmanager
+def exclusive(provider: str, credential: str, name: str, *, lease: float = 60.0) -> Iterator[bool]:
+    """Hold ``name`` for ``provider`` and ``credential``: one holder at a time across threads,
+    processes and machines (the limiter's shared cache, ``cache.add``).
+
+    A worker that finds it held waits (polling every ``EXCLUSIVE_POLL_SECONDS``): use it for
+    short critical sections around one vendor call, such as a token refresh, never around a
+    job. The hold is a lease of ``lease`` seconds, so a crashed holder cannot keep it; longer
+    than that a waiter does not wait, and goes on without it (logged).
+
+    Yields:
+        True when held, False when the wait outlasted ``lease`` seconds.
+    """
+    cache = get_cache()
+    key = f"{_base_key(provider, credential)}:exclusive:{name}"
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + lease
+    while not (held := cache.add(key, token, max(1, math.ceil(lease)))):
+        if time.monotonic() >= deadline:
+            logger.warning("%s of %s: still held after %.0f s; going on", name, provider, lease)
+            break
+        time.sleep(EXCLUSIVE_POLL_SECONDS)
+    try:
+        yield held
+    finally:
+        # Delete only our own lease: if it expired and another worker took it, keep theirs.
+        if held and cache.get(key) == token:
+            cache.delete(key)
 
 
 def backoff(provider: str, credential: str, seconds: float) -> None:

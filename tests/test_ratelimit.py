@@ -355,3 +355,52 @@ def redis_url():
     from tests.services import redis_server
 
     yield from redis_server()
+
+
+def test_exclusive_lets_one_holder_in_at_a_time(locmem):
+    """``exclusive`` (PiktID's token renewals): threads contending for one name never hold it
+    together, and each gets it in turn."""
+    inside, most, entries = [0], [0], []
+    lock = threading.Lock()
+
+    def hold():
+        with ratelimit.exclusive("piktid", "account", "tokens") as held:
+            assert held
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.02)
+            with lock:
+                inside[0] -= 1
+                entries.append(held)
+
+    threads = [threading.Thread(target=hold) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(entries) == 6 and most[0] == 1
+    # Another account, or another name, is not held by this one.
+    with (
+        ratelimit.exclusive("piktid", "account", "tokens") as held,
+        ratelimit.exclusive("piktid", "other", "tokens") as other,
+    ):
+        assert held and other
+
+
+def test_exclusive_held_past_its_lease_lets_a_waiter_go_on(locmem):
+    """A holder that never lets go (a crashed worker) keeps the others out for its ``lease``
+    at most; a waiter waits its own ``lease`` at most, then goes on without it."""
+    crashed = ratelimit.exclusive("piktid", "account", "tokens", lease=1)
+    assert crashed.__enter__()  # never exited
+    started = time.monotonic()
+    with ratelimit.exclusive("piktid", "account", "tokens", lease=10) as held:
+        waited = time.monotonic() - started
+    assert held and 0.5 <= waited < 5  # the crashed holder's lease expired
+
+    crashed = ratelimit.exclusive("piktid", "account", "tokens", lease=10)
+    assert crashed.__enter__()
+    started = time.monotonic()
+    with ratelimit.exclusive("piktid", "account", "tokens", lease=0.5) as held:
+        waited = time.monotonic() - started
+    assert not held and 0.5 <= waited < 5

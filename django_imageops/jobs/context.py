@@ -197,6 +197,9 @@ class _Context(JobContext):
         self._redactor.add(token.access_token, token.refresh_token)
         return {"access_token": token.access_token, "refresh_token": token.refresh_token}
 
+    def tokens_lock(self):
+        return ratelimit.exclusive(self.provider.vendor, self.credential, "tokens")
+
     def store_tokens(self, pair):
         self._redactor.add(pair.get("access_token"), pair.get("refresh_token"))
         VendorToken.objects.update_or_create(

@@ -39,6 +39,7 @@ import abc
 import math
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -220,6 +221,13 @@ class VendorContext(abc.ABC):
     @abc.abstractmethod
     def store_tokens(self, pair: dict) -> None:
         """Persist a new token pair for this vendor account (replacing the old one at once)."""
+
+    def tokens_lock(self) -> AbstractContextManager:
+        """A context manager held while this vendor account's tokens are renewed, so that one
+        worker at a time (thread, process or machine) renews them and the others take the pair
+        it stored (``load_tokens`` inside the lock). Default: no lock; ``jobs`` holds
+        ``ratelimit.exclusive`` on the shared cache."""
+        return nullcontext()
 
 
 class JobContext(VendorContext):

@@ -14,8 +14,9 @@ another.
 Images must have sides of 64..4096 pixels, in and out: they are fitted (offsets scaled to match)
 unless ``IMAGEOPS["PIKTID_OUT_OF_RANGE"]`` is ``"refuse"``. The access/refresh token pair is kept
 in ``VendorToken`` (PiktID revokes everything when a refresh token is reused, so each new pair
-is stored at once). PiktID does not tell API clients what a call cost: its jobs record the
-vendor's ``PRICE`` (default 1 credit per generate), marked as estimated.
+is stored at once, and one worker at a time renews it: the others take the pair it stored).
+PiktID does not tell API clients what a call cost: its jobs record the vendor's ``PRICE``
+(default 1 credit per generate), marked as estimated.
 """
 
 from __future__ import annotations
@@ -112,13 +113,18 @@ class PiktidUncrop(Provider):
             )
 
     def build_client(self, ctx):
-        """A new client each time, from the stored token pair; new pairs are stored at once."""
+        """A new client each time, from the stored token pair; new pairs are stored at once.
+        Renewals hold ``ctx.tokens_lock()`` and first read the stored pair again: a worker whose
+        token expired takes the pair another worker has just stored instead of spending the old
+        refresh token a second time (which would revoke every token of the account)."""
         settings = ctx.settings
         return self.client_class(
             settings["EMAIL"],
             settings["PASSWORD"],
             tokens=ctx.load_tokens(),
             on_tokens=ctx.store_tokens,
+            load_tokens=ctx.load_tokens,
+            tokens_lock=ctx.tokens_lock,
             **self.client_options(ctx),
         )
 

@@ -11,8 +11,11 @@ refreshes once with ``PUT /tokens`` JSON ``{"access_token", "refresh_token"}`` a
 request once. After a refresh the old pair stays valid for 5 s, and a refresh token used after
 that revokes all of the user's tokens, so the new pair replaces the old one at once and is handed
 to ``on_tokens`` to be persisted. If the refresh is refused it logs in again with basic auth,
-once. A token answer without a ``refresh_token`` in its body may carry it in a ``refresh_token``
-cookie: it is read from there.
+once. Several workers share one account: a renewal (login or refresh) holds ``tokens_lock()``
+and first reads the stored pair again (``load_tokens()``); when another worker has stored a new
+pair meanwhile, that pair is used and the old refresh token is not spent twice. A token answer
+without a ``refresh_token`` in its body may carry it in a ``refresh_token`` cookie: it is read
+from there.
 
 Errors: ``{"code", "message", "description"}``, where ``message`` is only the HTTP reason
 phrase ("Bad Request") and ``description`` the reason a person needs (validation errors may
@@ -29,6 +32,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,6 +66,16 @@ def _notification_data(notification: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _pair(tokens: dict[str, str] | None) -> dict[str, str] | None:
+    """``{"access_token", "refresh_token"}`` from a stored pair, or None without an access token."""
+    if not tokens or not tokens.get("access_token"):
+        return None
+    return {
+        "access_token": tokens["access_token"],
+        "refresh_token": tokens.get("refresh_token", ""),
+    }
+
+
 def _error_text(data: dict[str, Any]) -> str:
     for key in ("msg", "message", "error", "detail", "description"):
         value = data.get(key)
@@ -82,6 +96,10 @@ class PiktidClient(BaseClient):
             happens on the first call when omitted).
         on_tokens: called with ``{"access_token", "refresh_token"}`` whenever a new pair is
             obtained (login or refresh) so the caller can persist it.
+        load_tokens: returns the pair stored now (what ``on_tokens`` last persisted, by any
+            worker), or None; read again before each renewal.
+        tokens_lock: returns a context manager held around each renewal (e.g. a lock shared
+            by every worker of the account), so that one renews and the others reuse its pair.
         timeout: ``(connect, read)`` seconds per request.
         session: a ``requests.Session`` to reuse.
 
@@ -101,6 +119,8 @@ class PiktidClient(BaseClient):
         tokens: dict[str, str] | None = None,
         on_tokens: Callable[[dict[str, str]], Any] | None = None,
         *,
+        load_tokens: Callable[[], dict[str, str] | None] | None = None,
+        tokens_lock: Callable[[], AbstractContextManager] = nullcontext,
         timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
     ):
@@ -108,12 +128,9 @@ class PiktidClient(BaseClient):
         self.email = email
         self.password = password
         self.on_tokens = on_tokens
-        self.tokens: dict[str, str] | None = None
-        if tokens and tokens.get("access_token"):
-            self.tokens = {
-                "access_token": tokens["access_token"],
-                "refresh_token": tokens.get("refresh_token", ""),
-            }
+        self.load_tokens = load_tokens
+        self.tokens_lock = tokens_lock
+        self.tokens = _pair(tokens)
         self._lock = threading.Lock()
 
     # -- tokens -----------------------------------------------------------------------------
@@ -195,28 +212,45 @@ class PiktidClient(BaseClient):
         self._store_tokens(self.expect_json(response), response)
         return dict(self.tokens or {})
 
-    def _renew(self) -> None:
-        """After a 401: refresh once; if that is refused, log in again once."""
-        try:
-            self.refresh()
-        except (AuthenticationError, VendorError) as exc:
-            if exc.retryable:
-                raise
-            logger.info("PiktID token refresh refused (%s); logging in again", exc)
-            self.login()
+    def _renew(self, refused: str | None) -> bool:
+        """Get a pair to replace the access token ``refused`` (None: there is no pair yet),
+        holding ``tokens_lock()``: the stored pair when another worker has renewed meanwhile,
+        else a refresh (a login when there is nothing to refresh or the refresh is refused).
+
+        Returns:
+            True when the pair is the stored one (not obtained here, so not known to work)."""
+        with self.tokens_lock():
+            stored = _pair(self.load_tokens() if self.load_tokens is not None else None)
+            if stored is not None and stored["access_token"] != refused:
+                self.tokens = stored
+                return True
+            if not self.tokens or not self.tokens.get("refresh_token"):
+                self.login()
+                return False
+            try:
+                self.refresh()
+            except (AuthenticationError, VendorError) as exc:
+                if exc.retryable:
+                    raise
+                logger.info("PiktID token refresh refused (%s); logging in again", exc)
+                self.login()
+            return False
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send an authenticated request; on a 401 renew the tokens once and retry once."""
+        """Send an authenticated request; on a 401 renew the tokens and retry: once, and once
+        more when the first renewal only took a pair another worker had stored."""
         with self._lock:
             if self.tokens is None:
-                self.login()
+                self._renew(None)
             access = self.tokens["access_token"]  # type: ignore[index]
         response = self._send_bearer(method, path, access, **kwargs)
-        if response.status_code == 401:
+        untried = True  # the pair in use may be one this client has not seen work
+        while response.status_code == 401 and untried:
             with self._lock:
                 # Another thread may have renewed the pair meanwhile: only renew a stale one.
+                untried = False
                 if self.tokens is None or self.tokens["access_token"] == access:
-                    self._renew()
+                    untried = self._renew(access)
                 access = self.tokens["access_token"]  # type: ignore[index]
             response = self._send_bearer(method, path, access, **kwargs)
         return self.check(response)

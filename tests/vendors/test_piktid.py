@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
 import time
 
 import pytest
@@ -152,6 +153,33 @@ def test_a_pair_reused_after_the_grace_revokes_all_and_the_client_logs_in_again(
     # The first client's pair was revoked with the rest: it logs in again too.
     assert client.upload_target(make_image(100, 80)).vendor_ids["image_id"]
     assert len(saved) == 4  # login, refresh, other's login, client's login
+
+
+def test_a_client_whose_pair_another_worker_renewed_takes_the_stored_pair(client, sandbox, saved):
+    """With ``load_tokens`` and ``tokens_lock`` (what the jobs give it), a client meeting its
+    expired token after the grace reads the stored pair again instead of spending the old
+    refresh token: nothing is revoked and nobody logs in again."""
+    sandbox.configure(piktid_refresh_grace=0.2)
+    lock = threading.Lock()
+    client.load_tokens, client.tokens_lock = (lambda: saved[-1] if saved else None), (lambda: lock)
+    client.upload_target(make_image(100, 80))  # logs in
+    stale = dict(saved[-1])
+    client.refresh()  # another worker's renewal: stale is valid 0.2 s more
+    time.sleep(0.3)
+    other = PiktidClient(
+        "sandbox@example.com",
+        "sandbox",
+        BASE,
+        tokens=stale,
+        on_tokens=saved.append,
+        load_tokens=lambda: saved[-1],
+        tokens_lock=lambda: lock,
+    )
+    assert other.upload_target(make_image(100, 80)).vendor_ids["image_id"]
+    assert other.tokens == client.tokens == saved[-1]
+    assert client.upload_target(make_image(100, 80)).vendor_ids["image_id"]  # not revoked
+    assert sandbox.counters()["piktid"]["endpoints"]["tokens"] == 2  # 1 login, 1 refresh
+    assert len(saved) == 2
 
 
 def test_a_refresh_token_sent_as_a_cookie_only_is_kept():
