@@ -195,7 +195,7 @@ def check_storage(app_configs=None, **kwargs):
             Error(
                 f"IMAGEOPS['STORAGE'] is {alias!r}, which is not an alias in STORAGES.",
                 hint=(
-                    f"Add STORAGES[{alias!r}] (e.g. storages.backends.s3.S3Storage) or set "
+                    f"Add STORAGES[{alias!r}] (e.g. django_imageops.storage.S3Storage) or set "
                     "IMAGEOPS['STORAGE'] to an existing alias."
                 ),
                 id="django_imageops.E002",

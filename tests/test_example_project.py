@@ -75,7 +75,7 @@ def test_settings_default_to_sandbox_and_embedded_s3(tmp_path):
         assert re.fullmatch(rf"http://127\.0\.0\.1:\d+{prefix}", vendors[name]["BASE_URL"])
     endpoint = s["STORAGES"]["imageops"]["OPTIONS"]["endpoint_url"]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", endpoint)
-    assert s["STORAGES"]["imageops"]["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert s["STORAGES"]["imageops"]["BACKEND"] == "django_imageops.storage.S3Storage"
     assert s["DB"] == str(tmp_path / "db.sqlite3")
 
 

@@ -165,10 +165,10 @@ _s3_options.update({"file_overwrite": False, "querystring_auth": True})
 STORAGES = {
     # The site's own uploads (Product.photo) and the app's results share the bucket.
     "default": {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "django_imageops.storage.S3Storage",
         "OPTIONS": {**_s3_options, "location": "media"},
     },
-    "imageops": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": dict(_s3_options)},
+    "imageops": {"BACKEND": "django_imageops.storage.S3Storage", "OPTIONS": dict(_s3_options)},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

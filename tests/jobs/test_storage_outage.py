@@ -56,7 +56,7 @@ class FlakyS3:
         return {
             **base,
             "imageops": {
-                "BACKEND": "storages.backends.s3.S3Storage",
+                "BACKEND": "django_imageops.storage.S3Storage",
                 "OPTIONS": {
                     "bucket_name": BUCKET,
                     "endpoint_url": self.url,
