@@ -45,6 +45,7 @@ SCRIPT = textwrap.dedent(
                 ) + ".backends.immediate.ImmediateBackend"
             }
         },
+        SILENCED_SYSTEM_CHECKS=["django_imageops.W001"],  # jobs run inline here, on purpose
         IMAGEOPS={
             "VENDORS": {
                 "clipdrop": {"API_KEY": "k"},
