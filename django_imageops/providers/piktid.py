@@ -186,14 +186,16 @@ class PiktidUncrop(Provider):
         )
 
     def poll(self, ctx):
-        """``POST /notification_by_name_json`` for the image (polls of one image are spaced by
-        the limiter too); on a result, download its link and delete the notification.
+        """``POST /notification_by_name_json`` for the image, ``POLL_INTERVAL`` seconds after
+        the previous poll was sent (polls of one image are spaced by the limiter too); on a
+        result, download its link and delete the notification.
 
         ``TIMEOUT`` seconds after the generate was requested without a result: a confirmed
         generation fails the job (``timeout``; a retry generates again), an unconfirmed one
         (``step`` "recovering") is taken as never made: ``StartAgain`` generates again."""
         state = dict(ctx.vendor_state)
         image_id = ctx.vendor_image_id
+        asked_at = time.monotonic()
         answer = ctx.call(lambda client: client.poll(image_id), resource=image_id)
         state["polls"] = int(state.get("polls", 0)) + 1
         data = dict(answer.data)
@@ -228,7 +230,9 @@ class PiktidUncrop(Provider):
                 _("PiktID did not deliver a result within %(seconds)d seconds.")
                 % {"seconds": timeout},
             )
-        return PollLater(self.poll_interval(ctx), state)
+        # Every POLL_INTERVAL seconds from one request to the next, as PiktID counts: the time
+        # this poll took (the vendor's latency) is part of the interval, not added to it.
+        return PollLater(max(self.poll_interval(ctx) - (time.monotonic() - asked_at), 0.0), state)
 
     @staticmethod
     def _delete_notification(ctx, data):

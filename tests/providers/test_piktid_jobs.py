@@ -4,11 +4,13 @@ polls as scheduled runs; resuming without a second upload; the timeout; a 429 on
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from django_imageops import jobs
 from django_imageops.models import ImageJob, VendorToken
 from tests.jobs.support import (
     calls,
+    make_due,
     make_image,
     photo,
     run_due_job,
@@ -55,6 +57,30 @@ def test_piktid_upload_generate_then_scheduled_polls(run, sandbox):
     second.refresh_from_db()
     assert second.status == "succeeded", second.error_message
     assert calls(sandbox, "piktid", "tokens") == logins
+
+
+def test_piktid_polls_are_three_seconds_apart_from_request_to_request(run, sandbox):
+    """A poll is due ``POLL_INTERVAL`` (3 s) after the previous poll was *sent*: PiktID's
+    answer time is part of the interval, not added to it (which made a poll every 3 s + L)."""
+    sandbox.configure(piktid_delay=60)  # no result: the job keeps polling
+    [job] = run(
+        jobs.create_jobs,
+        "uncrop",
+        provider="piktid",
+        objects=[photo(make_image(100, 100))],
+        field="image",
+        params={"left": 20},
+    )
+    sandbox.configure(latency_ms={"piktid": 1000})
+    make_due(job)
+    sent = timezone.now()
+    run(jobs.run_job, job.pk)
+    answered = timezone.now()
+    job.refresh_from_db()
+    assert job.status == "running" and job.vendor_state["polls"] == 1
+    assert (answered - sent).total_seconds() >= 1.0  # the poll took the vendor's 1 s
+    # Due 3 s after the poll was sent, not 3 s after its answer.
+    assert 2.0 <= (job.next_attempt_at - sent).total_seconds() <= 3.5
 
 
 def test_piktid_resumes_after_upload_without_uploading_again(run, sandbox, monkeypatch):
