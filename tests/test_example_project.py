@@ -292,6 +292,32 @@ def test_serve_starts_the_site_with_its_embedded_parts(tmp_path):
             )
 
 
+def _admin_session(base: str) -> requests.Session:
+    """A browser-like session logged in to the example's admin (CSRF cookie and token)."""
+    session = requests.Session()
+    session.get(f"{base}/admin/login/", timeout=10).raise_for_status()
+    session.post(
+        f"{base}/admin/login/?next=/admin/",
+        data={
+            "username": "admin",
+            "password": "pw-for-tests",
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        timeout=10,
+    ).raise_for_status()
+    assert "sessionid" in session.cookies
+    return session
+
+
+def _wait_for(fetch, done, timeout: float):
+    """``fetch()`` until ``done(value)`` (every 0.2 s, at most ``timeout`` s); returns it."""
+    deadline = time.monotonic() + timeout
+    while not done(value := fetch()):
+        assert time.monotonic() < deadline, value
+        time.sleep(0.2)
+    return value
+
+
 @pytest.mark.slow
 def test_concurrent_clients_lose_no_job_to_locking(tmp_path):
     """benchmarks/concurrent_load.py against the example project's own settings (SQLite, the
@@ -329,19 +355,39 @@ def test_concurrent_clients_lose_no_job_to_locking(tmp_path):
 
 @pytest.mark.slow
 def test_serve_answers_while_the_vendor_call_is_held(tmp_path):
-    """On the example project's settings a request only records the job: the API answers 202
-    while a background worker is still inside the vendor call, which the sandbox holds for
-    longer than the request may take."""
-    held = 60  # seconds the sandbox holds every PixLab call
+    """On the example project's settings a request only records the work: the API's job
+    creation, the admin action's submit and the ClippingMagic editor's callback answer while
+    the background workers are inside vendor calls, which the sandbox holds for longer than
+    any of these requests may take."""
+    held = 60  # seconds the sandbox holds every PixLab and ClippingMagic call
     with serve(tmp_path) as (base, sandbox_url):
-        requests.post(
-            f"{sandbox_url}/_sandbox/faults",
-            json={"vendor": "pixlab", "count": 5, "kind": "timeout", "seconds": held},
-            timeout=10,
-        ).raise_for_status()
         auth = ("admin", "pw-for-tests")
+        # A review job waiting for the editor (its upload is done before the vendors stall).
+        review = requests.post(
+            f"{base}/api/imageops/jobs/",
+            json={
+                "operation": "remove_background",
+                "model": "shop.product",
+                "pk": 2,
+                "field": "photo",
+                "mode": "review",
+            },
+            auth=auth,
+            timeout=held / 3,
+        ).json()
+        _wait_for(
+            lambda: requests.get(review["url"], auth=auth, timeout=10).json()["status"],
+            lambda status: status == "waiting_for_editor",
+            timeout=60,
+        )
+        for vendor in ("pixlab", "clippingmagic"):
+            requests.post(
+                f"{sandbox_url}/_sandbox/faults",
+                json={"vendor": vendor, "count": 5, "kind": "timeout", "seconds": held},
+                timeout=10,
+            ).raise_for_status()
         crop = {"x": 0, "y": 0, "width": 16, "height": 16}
-        # A request waiting for the vendor would still be waiting when this gives up.
+        # A request waiting for the vendor would still be waiting when these give up.
         created = requests.post(
             f"{base}/api/imageops/jobs/",
             json={"operation": "crop", "model": "shop.product", "pk": 1, "field": "photo", **crop},
@@ -352,11 +398,51 @@ def test_serve_answers_while_the_vendor_call_is_held(tmp_path):
         assert created.json()["status"] == "pending"
         # Meanwhile a worker took the job and is inside the (held) PixLab call.
         job_url = created.json()["url"]
-        deadline = time.monotonic() + held / 2
-        while True:
-            counters = requests.get(f"{sandbox_url}/_sandbox/counters", timeout=10).json()
-            job = requests.get(job_url, auth=auth, timeout=held / 3).json()
-            if counters["pixlab"].get("faults_injected") and job["status"] == "running":
-                break
-            assert time.monotonic() < deadline, (counters["pixlab"], job)
-            time.sleep(0.2)
+        _wait_for(
+            lambda: (
+                requests.get(f"{sandbox_url}/_sandbox/counters", timeout=10).json()["pixlab"],
+                requests.get(job_url, auth=auth, timeout=held / 3).json()["status"],
+            ),
+            lambda seen: bool(seen[0].get("faults_injected")) and seen[1] == "running",
+            timeout=held / 2,
+        )
+
+        # The admin's Crop action on product 1: the submit redirects to the change list.
+        admin = _admin_session(base)
+        submitted = admin.post(
+            f"{base}/admin/shop/product/",
+            data={
+                "csrfmiddlewaretoken": admin.cookies["csrftoken"],
+                "action": "imageops_crop",
+                "_selected_action": ["1"],
+                "index": "0",
+                "imageops_post": "yes",
+                "field": "photo",
+                "provider": "pixlab",
+                **crop,
+            },
+            allow_redirects=False,
+            timeout=held / 3,
+        )
+        assert submitted.status_code == 302, submitted.text[-2000:]
+        listed = requests.get(
+            f"{base}/api/imageops/jobs/", params={"operation": "crop"}, auth=auth, timeout=10
+        ).json()
+        assert listed["count"] == 2, listed
+
+        # The editor's save: its callback queues the result's download and answers.
+        editor = admin.get(review["editor_url"], timeout=10)
+        config = json.loads(
+            re.search(
+                r'<script id="imageops-editor-config" type="application/json">(.*?)</script>',
+                editor.text,
+                re.S,
+            ).group(1)
+        )
+        callback = admin.post(
+            f"{base}{config['callbackUrl']}",
+            json={"event": "result-generated", "image": {"id": config["image"]["id"]}},
+            headers={"X-CSRFToken": admin.cookies["csrftoken"]},
+            timeout=held / 3,
+        )
+        assert callback.status_code == 202, callback.text
