@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.runtime import production_setup  # noqa: E402
+from benchmarks.runtime import add_storage_arguments, production_setup  # noqa: E402
 
 GOAL_SECONDS = 0.5
 ADMIN_OBJECTS = 20
@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each request")
     parser.add_argument("--concurrency", type=int, default=16, help="Celery worker threads")
     parser.add_argument("--database-url", help="an existing PostgreSQL database to use")
+    add_storage_arguments(parser)
     args = parser.parse_args(argv)
 
     sandbox_options = ("--latency-ms", args.latency_ms, "--credits", "100000")
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         sandbox_options=sandbox_options,
         database_url=args.database_url,
+        storage=args.storage,
+        s3_backend=args.s3_backend,
         settings_env={"BENCH_CLIPPINGMAGIC_CONCURRENCY": "20"},
     ) as setup:
         import requests

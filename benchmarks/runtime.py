@@ -7,6 +7,9 @@
   shared cache (database 0);
 - the vendor sandbox in its own process (``python -m django_imageops.sandbox``) with the given
   options (``--latency-ms``, ``--clipdrop-rpm``, ...);
+- moto's S3 server in its own process (``storage="s3"``, the default): uploads, sources and
+  results on the ``django_imageops.storage.S3Storage`` the quickstart recommends (or another
+  ``s3_backend``); ``storage="fs"``: a local directory instead;
 - the workers: ``celery -A django_tasks_fennel.app worker --pool threads --concurrency N``
   processes (``engine="celery"``, the recommended setup) or ``manage.py db_worker`` processes
   (``engine="db"``, django-tasks-db on the same PostgreSQL);
@@ -97,6 +100,38 @@ def private_redis(workdir: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+#: The bucket of the benchmarks' S3 server.
+S3_BUCKET = "imageops-bench"
+
+
+@contextmanager
+def private_s3() -> Iterator[str]:
+    """moto's S3 server in its own process on 127.0.0.1, with ``S3_BUCKET``; yields its URL."""
+    import boto3
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(port, process)
+        url = f"http://127.0.0.1:{port}"
+        boto3.client(
+            "s3",
+            endpoint_url=url,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            region_name="us-east-1",
+        ).create_bucket(Bucket=S3_BUCKET)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @contextmanager
 def sandbox_process(*options: str) -> Iterator[str]:
     """The vendor sandbox in its own process with these command line options; yields its URL.
@@ -177,6 +212,21 @@ class RssSampler(threading.Thread):
         return self.peak
 
 
+def add_storage_arguments(parser) -> None:
+    """``--storage`` and ``--s3-backend`` (``production_setup``'s ``storage``, ``s3_backend``)."""
+    parser.add_argument(
+        "--storage",
+        choices=("s3", "fs"),
+        default="s3",
+        help="s3: moto's S3 server in its own process (default); fs: a local directory",
+    )
+    parser.add_argument(
+        "--s3-backend",
+        default="django_imageops.storage.S3Storage",
+        help="the storage class on S3 (storages.backends.s3.S3Storage to compare)",
+    )
+
+
 @dataclass
 class Setup:
     """What ``production_setup`` started.
@@ -209,6 +259,8 @@ def production_setup(
     sandbox_options: tuple[str, ...] = (),
     database_url: str | None = None,
     settings_env: dict[str, str] | None = None,
+    storage: str = "s3",
+    s3_backend: str = "django_imageops.storage.S3Storage",
 ) -> Iterator[Setup]:
     """Start the services and workers (see the module docstring) and set up Django here.
 
@@ -218,6 +270,8 @@ def production_setup(
         sandbox_options: command line options of the sandbox.
         database_url: an existing PostgreSQL database instead of a private cluster.
         settings_env: more ``BENCH_*`` variables for ``benchmarks.settings`` (vendor limits).
+        storage: ``"s3"`` (moto's server, ``s3_backend`` storages) or ``"fs"`` (a directory).
+        s3_backend: the storage class on S3 (``storages.backends.s3.S3Storage`` to compare).
 
     Yields:
         ``Setup``; everything is stopped when the block ends.
@@ -232,6 +286,14 @@ def production_setup(
         sandbox_url = stack.enter_context(sandbox_process(*sandbox_options))
         media = workdir / "media"
         media.mkdir()
+        if storage == "s3":
+            os.environ.update(
+                BENCH_S3_URL=stack.enter_context(private_s3()),
+                BENCH_S3_BUCKET=S3_BUCKET,
+                BENCH_S3_BACKEND=s3_backend,
+            )
+        elif storage != "fs":
+            raise SystemExit(f"unknown storage {storage!r}: s3 or fs")
         os.environ.update(
             DJANGO_SETTINGS_MODULE="benchmarks.settings",
             BENCH_ENGINE=engine,

@@ -2,11 +2,12 @@
 
 Everything comes from the environment the scripts set: ``BENCH_ENGINE`` (``celery``: Celery
 through django-tasks-fennel with the broker at ``BENCH_BROKER_URL``, the production setup of
-``docs/howto/workers.md``; ``db``: django-tasks-db), ``BENCH_DATABASE_URL`` (``postgres://user@host:port/name``),
+``docs/howto/workers.md``; ``db``: django-tasks-db), ``BENCH_DATABASE_URL``
+(``postgres://user@host:port/name``),
 ``BENCH_SANDBOX_URL``, ``BENCH_REDIS_URL`` (limiter cache; without it the database cache),
-``BENCH_MEDIA_ROOT``, and vendor limits: ``BENCH_CLIPDROP_RPM``,
-``BENCH_CLIPPINGMAGIC_CONCURRENCY``, ``BENCH_PIXLAB_RPM``. Results go to a local
-FileSystemStorage: the benchmarks measure the limiter and the workers, not S3.
+``BENCH_MEDIA_ROOT``, ``BENCH_S3_URL`` (moto's S3 server: uploads, sources and results go to
+``BENCH_S3_BUCKET`` through ``BENCH_S3_BACKEND``; without it, ``BENCH_MEDIA_ROOT``), and vendor
+limits: ``BENCH_CLIPDROP_RPM``, ``BENCH_CLIPPINGMAGIC_CONCURRENCY``, ``BENCH_PIXLAB_RPM``.
 """
 
 import os
@@ -82,6 +83,23 @@ STORAGES = {
         "OPTIONS": {"location": MEDIA_ROOT, "base_url": "/media/"},
     },
 }
+if os.environ.get("BENCH_S3_URL"):
+    from boto3.s3.transfer import TransferConfig
+
+    _s3 = {
+        "bucket_name": os.environ["BENCH_S3_BUCKET"],
+        "endpoint_url": os.environ["BENCH_S3_URL"],
+        "access_key": "bench",
+        "secret_key": "bench",
+        "region_name": "us-east-1",
+        "file_overwrite": False,
+        "querystring_auth": True,
+        "transfer_config": TransferConfig(use_threads=False),  # docs/howto/s3.md
+    }
+    STORAGES = {
+        "default": {"BACKEND": os.environ["BENCH_S3_BACKEND"], "OPTIONS": {**_s3, "location": "m"}},
+        "imageops": {"BACKEND": os.environ["BENCH_S3_BACKEND"], "OPTIONS": _s3},
+    }
 
 if ENGINE == "celery":
     # The production setup (docs/howto/workers.md, "Celery").

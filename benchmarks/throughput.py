@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.runtime import ENGINES, production_setup  # noqa: E402
+from benchmarks.runtime import ENGINES, add_storage_arguments, production_setup  # noqa: E402
 from tests.services import max_in_window  # noqa: E402
 
 GOAL_FRACTION = 0.95
@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds until the sandbox's PiktID result is ready (--mixed: several polls)",
     )
     parser.add_argument("--database-url", help="an existing PostgreSQL database to use")
+    add_storage_arguments(parser)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait at most")
     args = parser.parse_args(argv)
     if args.concurrency is None:
@@ -165,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         sandbox_options=sandbox_options,
         database_url=args.database_url,
+        storage=args.storage,
+        s3_backend=args.s3_backend,
         settings_env=settings_env,
     ) as setup:
         import requests
