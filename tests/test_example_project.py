@@ -429,6 +429,15 @@ def test_serve_answers_while_the_vendor_call_is_held(tmp_path):
             f"{base}/api/imageops/jobs/", params={"operation": "crop"}, auth=auth, timeout=10
         ).json()
         assert listed["count"] == 2, listed
+        # The message links the batch, whose page shows its progress (both workers are busy).
+        changelist = admin.get(f"{base}{submitted.headers['Location']}", timeout=10).text
+        batch = re.search(r"\?batch=([0-9a-f-]{36})", changelist).group(1)
+        page = admin.get(f"{base}/admin/django_imageops/imagejob/?batch={batch}", timeout=10)
+        assert 'id="imageops-progress"' in page.text
+        progress = admin.get(
+            f"{base}/admin/django_imageops/imagejob/batch/{batch}/progress/", timeout=10
+        ).json()
+        assert progress["total"] == 1 and not progress["done"], progress
 
         # The editor's save: its callback queues the result's download and answers.
         editor = admin.get(review["editor_url"], timeout=10)
