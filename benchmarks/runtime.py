@@ -79,25 +79,38 @@ def private_postgres(workdir: Path) -> Iterator[str]:
 
 
 @contextmanager
+def listening(command: list[str], port: int) -> Iterator[subprocess.Popen]:
+    """Start ``command`` (a server on ``port``), yield it once the port answers, then stop it.
+    Its output goes to a temporary file (a pipe nobody reads would fill and block it).
+
+    Raises:
+        SystemExit: when the server exits first (its output in the message).
+    """
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, process, log)
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@contextmanager
 def private_redis(workdir: Path) -> Iterator[str]:
     """A throw-away redis-server on 127.0.0.1; yields its URL (database 0)."""
     if shutil.which("redis-server") is None:
         raise SystemExit("redis-server not found: apt-get install -y redis-server")
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    process = subprocess.Popen(
+    with listening(
         [
             *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
             *("--save", "", "--appendonly", "no", "--dir", str(workdir)),
         ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process)
+        port,
+    ):
         yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 #: The bucket of the benchmarks' S3 server.
@@ -110,14 +123,7 @@ def private_s3() -> Iterator[str]:
     import boto3
 
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_port(port, process)
+    with listening([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port):
         url = f"http://127.0.0.1:{port}"
         boto3.client(
             "s3",
@@ -127,9 +133,6 @@ def private_s3() -> Iterator[str]:
             region_name="us-east-1",
         ).create_bucket(Bucket=S3_BUCKET)
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @contextmanager
@@ -141,27 +144,21 @@ def sandbox_process(*options: str) -> Iterator[str]:
             on a sandbox that takes one number).
     """
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "django_imageops.sandbox", "--port", str(port), "--quiet", *options],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_port(port, process)
+    command = [sys.executable, "-m", "django_imageops.sandbox", "--port", str(port), "--quiet"]
+    with listening([*command, *options], port):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    """Wait until something listens on ``port``; SystemExit when ``process`` exits first."""
+def wait_for_port(port: int, process: subprocess.Popen, log=None, timeout: float = 30) -> None:
+    """Wait until something listens on ``port``; SystemExit (with ``log``'s text, the
+    process's output) when ``process`` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            detail = process.stderr.read() if process.stderr else ""
+            detail = ""
+            if log is not None:
+                log.seek(0)
+                detail = log.read()[-4000:]
             raise SystemExit(f"{process.args[:3]} exited with {process.returncode}\n{detail}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
