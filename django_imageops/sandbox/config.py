@@ -140,11 +140,9 @@ def per_vendor(name: str, value: Any, vendors: Iterable[str] = VENDORS) -> int |
         unknown = set(value) - set(vendors)
         if unknown:
             raise ValueError(f"unknown vendor(s) in {name}: {sorted(unknown)}")
-        result: int | dict[str, int] = {vendor: int(amount) for vendor, amount in value.items()}
-        amounts = list(result.values())
+        amounts = {vendor: int(amount) for vendor, amount in value.items()}
     else:
-        result = int(value)
-        amounts = [result]
-    if name == "latency_ms" and any(amount < 0 for amount in amounts):
+        amounts = {"": int(value)}
+    if name == "latency_ms" and any(amount < 0 for amount in amounts.values()):
         raise ValueError(f"{name} cannot be negative")
-    return result
+    return amounts if isinstance(value, dict) else amounts[""]
