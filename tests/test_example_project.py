@@ -8,9 +8,9 @@ import json
 import re
 import subprocess
 import sys
-from decimal import Decimal
 import time
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -321,10 +321,10 @@ def _wait_for(fetch, done, timeout: float):
 @pytest.mark.slow
 def test_concurrent_clients_lose_no_job_to_locking(tmp_path):
     """benchmarks/concurrent_load.py against the example project's own settings (SQLite, the
-    requests and the background workers writing to it at once): six clients post 24 jobs at once, ten of them identical crops
-    and ten identical seeded uncrops. No request answers 5xx, no job fails on "database is
-    locked" (six of 40 did under such load before IMMEDIATE transactions and the spool), and each
-    group of identical jobs makes one vendor call."""
+    requests and the background workers writing to it at once): six clients post 24 jobs at
+    once, ten of them identical crops and ten identical seeded uncrops. No request answers 5xx,
+    no job fails on "database is locked" (six of 40 did under such load before IMMEDIATE
+    transactions and the spool), and each group of identical jobs makes one vendor call."""
     result = subprocess.run(
         [
             sys.executable,
