@@ -257,6 +257,17 @@ class ImageJob(models.Model):
             "bytes": self.result_bytes,
         }
 
+    def status_summary(self) -> dict:
+        """What a page polling the job needs: ``{"status", "status_display", "finished",
+        "result": result_summary(), "error": error_summary()}``. No storage request."""
+        return {
+            "status": self.status,
+            "status_display": str(self.get_status_display()),
+            "finished": self.is_finished,
+            "result": self.result_summary(),
+            "error": self.error_summary(),
+        }
+
     def error_summary(self) -> dict | None:
         """``{"code", "message"}`` of the last error, or ``None`` when there is none. The
         message is shown without any secret a vendor echoed (``redaction.job_redactor``)."""

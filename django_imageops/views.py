@@ -151,13 +151,9 @@ def job_status_payload(job: ImageJob) -> dict[str, Any]:
     ``url()`` (no ``exists()`` call).
     """
     return {
-        "status": job.status,
-        "status_display": str(job.get_status_display()),
-        "finished": job.is_finished,
+        **job.status_summary(),
         "editor_ready": editor_ready(job),
         "result_revision": job.vendor_result_revision,
-        "result": job.result_summary(),
-        "error": job.error_summary(),
     }
 
 

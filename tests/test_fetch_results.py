@@ -39,7 +39,7 @@ def test_clippingmagic_review_fetch_results_downloads_a_missed_result(sandbox, s
 
     out = fetch_results()
 
-    assert "Checked 2 job(s): 1 new result(s), 0 error(s)." in out
+    assert "Checked 2 jobs: 1 new result, 0 errors." in out
     job.refresh_from_db()
     assert job.status == ImageJob.Status.SUCCEEDED
     assert job.vendor_result_revision == 1
@@ -55,8 +55,8 @@ def test_clippingmagic_review_fetch_results_without_new_revision_downloads_nothi
     job = create_review_job(user=user)
     before = sandbox.counters()["clippingmagic"]
     out = fetch_results()
-    assert "1 new result(s)" not in out
-    assert "0 new result(s)" in out
+    assert "1 new result," not in out
+    assert "0 new results," in out
     job.refresh_from_db()
     assert job.status == ImageJob.Status.WAITING_FOR_EDITOR
     after = sandbox.counters()["clippingmagic"]
@@ -76,7 +76,7 @@ def test_clippingmagic_review_second_edit_is_a_new_result_and_keeps_the_first(sa
     sandbox.clippingmagic_edit(job.vendor_image_id)
     out = fetch_results()
 
-    assert "1 new result(s)" in out
+    assert "1 new result," in out
     job.refresh_from_db()
     assert job.status == ImageJob.Status.SUCCEEDED
     assert job.vendor_result_revision == 2
@@ -100,7 +100,7 @@ def test_clippingmagic_review_fetch_results_skips_other_jobs(sandbox, s3, user):
     )
     no_image_yet = create_review_job(user=user, run=False)
     out = fetch_results()
-    assert "Checked 0 job(s)" in out
+    assert "Checked 0 jobs:" in out
     assert sandbox.counters()["clippingmagic"]["calls"] == 0
     assert auto_job.pk and no_image_yet.status == ImageJob.Status.PENDING
 
@@ -113,8 +113,8 @@ def test_clippingmagic_review_fetch_results_succeeded_days_zero_checks_waiting_o
     fetch_results()
     sandbox.clippingmagic_edit(job.vendor_image_id)
 
-    assert "Checked 0 job(s)" in fetch_results("--succeeded-days", "0")
-    assert "Checked 1 job(s): 1 new result(s)" in fetch_results("--job", str(job.uuid))
+    assert "Checked 0 jobs:" in fetch_results("--succeeded-days", "0")
+    assert "Checked 1 job: 1 new result," in fetch_results("--job", str(job.uuid))
 
 
 def test_clippingmagic_review_fetch_results_reports_vendor_errors_and_goes_on(sandbox, s3, user):
@@ -130,7 +130,7 @@ def test_clippingmagic_review_fetch_results_reports_vendor_errors_and_goes_on(sa
     fine.refresh_from_db()
     assert fine.status == ImageJob.Status.SUCCEEDED
     # Nothing lost: the next run picks the missed one up.
-    assert "1 new result(s)" in fetch_results()
+    assert "1 new result," in fetch_results()
     failing.refresh_from_db()
     assert failing.status == ImageJob.Status.SUCCEEDED
 

@@ -6,12 +6,13 @@ width/height, so a list of 100 jobs renders without an S3 request.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import get_text_list
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from ..models import ImageJob
 from ..providers import Provider, all_providers, find_provider
@@ -91,6 +92,23 @@ def format_duration(delta: timedelta | None) -> str:
         return gettext("%(seconds).1f s") % {"seconds": seconds}
     minutes, seconds = divmod(round(seconds), 60)
     return gettext("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": seconds}
+
+
+def progress_words(job: ImageJob, now: datetime | None = None) -> str:
+    """Where an unfinished job stands, in plain words: its provider's while it runs
+    (``Provider.describe_progress``, e.g. "waiting for PiktID: poll 5, 15 s"), "next attempt
+    in 12 s" while it waits to be tried again; "" otherwise. No query."""
+    now = now or timezone.now()
+    if job.status == ImageJob.Status.PENDING and job.next_attempt_at:
+        seconds = max(0, round((job.next_attempt_at - now).total_seconds()))
+        return ngettext(
+            "next attempt in %(seconds)d second", "next attempt in %(seconds)d seconds", seconds
+        ) % {"seconds": seconds}
+    if job.status == ImageJob.Status.RUNNING:
+        provider = job_provider(job)
+        if provider is not None:
+            return provider.describe_progress(job.vendor_state or {}, now=now.timestamp())
+    return ""
 
 
 def source_admin_url(job: ImageJob, site_name: str = "admin") -> str:

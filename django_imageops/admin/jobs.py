@@ -11,6 +11,7 @@ import json
 import uuid
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import JsonResponse
@@ -31,12 +32,14 @@ from .display import (
     format_duration,
     job_result_url,
     job_source_url,
+    progress_words,
     redact,
     source_admin_url,
     status_badge,
     thumbnail,
 )
 from .job_actions import ImageJobActionsMixin
+from .job_page import JobPageMixin
 
 #: Statuses shown as "queued" / "running" in the batch progress.
 PROGRESS_GROUPS = {
@@ -133,8 +136,9 @@ class ImageJobEventInline(admin.TabularInline):
         return format_html("<pre class='imageops-json'>{}</pre>", json.dumps(data, indent=1))
 
 
-class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
-    """Job list with status, thumbnails, credits and batch progress; read-only change page."""
+class ImageJobAdmin(JobPageMixin, ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
+    """Job list with status, thumbnails, credits and batch progress; a read-only change page
+    with the job's actions as buttons and a status that refreshes until the job ends."""
 
     list_display = (
         "status_badge",
@@ -171,6 +175,7 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
             {
                 "fields": (
                     "status_badge",
+                    "progress_display",
                     "operation",
                     "provider",
                     "source_link",
@@ -181,7 +186,7 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
                 )
             },
         ),
-        (_("Before and after"), {"fields": ("before_after",)}),
+        (_("Before and after"), {"classes": ("imageops-wide",), "fields": ("before_after",)}),
         (_("Parameters"), {"fields": ("params_display",)}),
         (_("Errors"), {"fields": ("error_code", "error_message_display")}),
         (
@@ -247,9 +252,13 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
         return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        """Django's change page without the save buttons (every field is read-only)."""
+        """Django's change page without the save buttons (every field is read-only), with the
+        job's buttons at the top and its status refreshed until it ends
+        (``job_page.JobPageMixin``)."""
+        job = self.get_object(request, unquote(object_id)) if object_id else None
         extra_context = {
             **(extra_context or {}),
+            **self.job_page_context(request, job),
             "show_save": False,
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
@@ -263,6 +272,17 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
         """The status as a coloured badge (``status_badge``); ``imageops.js`` updates it on a batch
         page."""
         return status_badge(job)
+
+    @admin.display(description=_("progress"))
+    def progress_display(self, job):
+        """Where an unfinished job stands in words (``display.progress_words``: the provider's,
+        e.g. "waiting for PiktID: poll 5, 15 s"), updated while the page polls; "-" once there
+        is nothing to say."""
+        return format_html(
+            '<span class="imageops-progress-words" data-progress-job="{}">{}</span>',
+            job.pk,
+            progress_words(job) or "-",
+        )
 
     @admin.display(description=_("source"))
     def source_link(self, job):
@@ -399,8 +419,9 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
     # Batch progress and credits ------------------------------------------------------
 
     def get_urls(self):
-        """Django's URLs plus ``batch/<uuid>/progress/`` (JSON, ``batch_progress_view``) and
-        ``credits/`` (``credits_view``)."""
+        """Django's URLs plus ``batch/<uuid>/progress/`` (JSON, ``batch_progress_view``),
+        ``credits/`` (``credits_view``), and the job page's ``<id>/status/`` and
+        ``<id>/do/<button>/`` (``job_page``)."""
         info = self.opts.app_label, self.opts.model_name
         return [
             path(
@@ -413,6 +434,7 @@ class ImageJobAdmin(ImageJobActionsMixin, CreditsViewMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.credits_view),
                 name="{}_{}_credits".format(*info),
             ),
+            *self.job_page_urls(),
             *super().get_urls(),
         ]
 

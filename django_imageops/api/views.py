@@ -303,15 +303,22 @@ class ImageJobViewSet(
         parameters=[_UUID],
         responses={
             202: ImageJobSerializer,
-            409: _error_response("Only failed or canceled jobs can be retried."),
+            409: _error_response(
+                "Only failed or canceled jobs can be retried, and not one that failed on an "
+                "image that has not changed since."
+            ),
             **_JOB_ERRORS,
             **_THROTTLED,
         },
     )
     @action(detail=True, methods=["post"])
     def retry(self, request, *args, **kwargs):
-        """Queue a failed or canceled job again (``jobs.retry``); 409 otherwise."""
+        """Queue a failed or canceled job again (``jobs.retry``); 409 otherwise, with
+        ``jobs.retry_refusal``'s reason."""
         job = self.get_object()
+        refusal = jobs.retry_refusal(job)
+        if refusal:
+            raise Conflict(refusal)
         self._transition(jobs.retry, job, _("Only failed or canceled jobs can be retried"))
         return self._job_response(self._fresh(job), status.HTTP_202_ACCEPTED)
 

@@ -19,8 +19,8 @@ by concept:
 - ``budgets``: caps on the credits spent per vendor, user and batch (``BudgetStatus``);
 - ``queue``: enqueueing the tasks ``django_imageops.tasks`` registers (``jobs`` never imports
   ``tasks``);
-- ``actions``: ``cancel``, ``retry``, ``run_due``, ``requeue_stale``, ``resume_waiting``,
-  ``waiting_for_budget``;
+- ``actions``: ``cancel``, ``retry`` (``retry_refusal`` says why not), ``run_due``,
+  ``requeue_stale``, ``resume_waiting``, ``waiting_for_budget``;
 - ``review``: the vendor's editor (``fetch_review_result``, ``request_review_result``,
   ``record_editor_error``); ``vendor_calls``: ``refresh_credits``, ``delete_vendor_copy``.
 
@@ -33,6 +33,7 @@ from .actions import (
     requeue_stale,
     resume_waiting,
     retry,
+    retry_refusal,
     run_due,
     waiting_for_budget,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "requeue_stale",
     "resume_waiting",
     "retry",
+    "retry_refusal",
     "run_due",
     "run_job",
     "waiting_for_budget",

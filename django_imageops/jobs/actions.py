@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..models import ImageJob
 from ..providers import find_provider, vendor_settings
@@ -35,15 +36,47 @@ def cancel(job: ImageJob) -> bool:
     return True
 
 
+#: Error codes of jobs that failed on their input: running them again on the same image and
+#: parameters fails the same way (before any vendor call).
+INPUT_ERRORS = frozenset({"invalid_input"})
+
+
+def retry_refusal(job: ImageJob) -> str:
+    """Why ``retry(job)`` would refuse ``job``, in plain words, or "" when it would queue it.
+
+    Refused: a job that is not failed or canceled, and a job that failed on its input
+    (``INPUT_ERRORS``: the image cannot be sent as it is) while its source is still the same
+    file (an upload never changes; an object's image may have been replaced since, and then a
+    retry reads the new one). At most one query (the source object), no storage request.
+    """
+    if job.status not in (ImageJob.Status.FAILED, ImageJob.Status.CANCELED):
+        return str(_("Only failed or canceled jobs can be retried."))
+    if job.status == ImageJob.Status.FAILED and job.error_code in INPUT_ERRORS:
+        source = job.source_storage_file
+        if source is None or job.source_file or source.name == job.source_name:
+            return str(
+                _(
+                    "It failed on its image, which has not changed: it would fail the same way. "
+                    "Replace the image, or queue a new job with other parameters."
+                )
+            )
+    return ""
+
+
 def retry(job: ImageJob) -> bool:
-    """Queue a failed or canceled ``job`` again (attempts reset; stored vendor references are
-    kept, so e.g. an image already uploaded to the vendor is not uploaded again). The job runs
-    its provider's ``start`` again, even one that failed while polling an asynchronous vendor
+    """Queue a failed or canceled ``job`` again (attempts, start and finish times reset: the
+    job's attempts and duration are those of this new try; stored vendor references are kept,
+    so e.g. an image already uploaded to the vendor is not uploaded again). The job runs its
+    provider's ``start`` again, even one that failed while polling an asynchronous vendor
     (``start`` resumes from the stored references as it sees fit).
 
+    A job that failed on an image that has not changed since is not queued (``retry_refusal``).
+
     Returns:
-        True when the job was queued, False when it was not failed or canceled.
+        True when the job was queued, False when it was not (``retry_refusal`` says why).
     """
+    if retry_refusal(job):
+        return False
     state = ImageJob.objects.filter(pk=job.pk).values_list("vendor_state", flat=True).first()
     fields: dict[str, Any] = (
         {"vendor_state": without_polling(state)} if state and POLLING in state else {}
@@ -53,6 +86,7 @@ def retry(job: ImageJob) -> bool:
         "retry",
         attempts=0,
         next_attempt_at=None,
+        started_at=None,
         finished_at=None,
         error_code="",
         error_message="",

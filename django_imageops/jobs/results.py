@@ -22,7 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.files.base import ContentFile
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -271,18 +273,21 @@ def reuse(job: ImageJob, provider: Provider) -> bool:
     return True
 
 
-def apply_result(job: ImageJob, *, replace_source: bool = False) -> None:
+def apply_result(job: ImageJob, *, field: str = "", replace_source: bool = False) -> None:
     """Put a succeeded job's result where it belongs on the source object.
 
-    - ``job.target_field`` (a DerivedImageField on the imageops storage) gets the stored result
-      name: no copy.
+    - ``field`` (a person's explicit choice, e.g. the admin's "Apply"; its declaration need not
+      match the job's), else ``job.target_field``: that image field (a DerivedImageField on
+      the imageops storage) gets the stored result name, no copy. A chosen ``field`` becomes
+      the job's ``target_field``.
     - ``replace_source=True`` also replaces the source ImageField's file with a copy of the
       result saved on that field's storage; the original file stays on its storage, named in
       ``job.source_name``.
 
     Raises:
-        ValueError: the job has not succeeded, has no result, or its source is an upload or
-            gone.
+        ValueError: the job has not succeeded or has no result, its source is an upload or
+            gone, ``field`` is not a file field of the source model, or there is nothing to
+            apply it to (no field, no ``target_field``, no ``replace_source``).
     """
     job.refresh_from_db()
     result_name = job.result.name
@@ -291,22 +296,31 @@ def apply_result(job: ImageJob, *, replace_source: bool = False) -> None:
     obj = job.source_object
     if obj is None:
         raise ValueError("the job's source is an upload or no longer exists")
+    target = field or job.target_field
+    if not target and not replace_source:
+        raise ValueError("the job has no field to apply its result to")
+    if field:
+        try:
+            model_field = obj._meta.get_field(field)
+        except FieldDoesNotExist:
+            model_field = None
+        if not isinstance(model_field, models.FileField) or field == job.source_field:
+            raise ValueError(f"{obj._meta.label} has no image field {field!r} to fill")
     update_fields = []
-    if job.target_field:
-        setattr(obj, job.target_field, result_name)
-        update_fields.append(job.target_field)
+    if target:
+        setattr(obj, target, result_name)
+        update_fields.append(target)
     if replace_source:
         content = read_file(job.result)
         base = os.path.basename(result_name)
         getattr(obj, job.source_field).save(base, ContentFile(content), save=False)
         update_fields.append(job.source_field)
-    if update_fields:
-        obj.save(update_fields=update_fields)
-    update(job, applied_at=timezone.now())
+    obj.save(update_fields=update_fields)
+    update(job, applied_at=timezone.now(), target_field=target)
     record_event(
         job,
         Kind.APPLIED,
-        f"applied to {obj._meta.label} {obj.pk}: {', '.join(update_fields) or 'nothing'}",
+        f"applied to {obj._meta.label} {obj.pk}: {', '.join(update_fields)}",
         fields=update_fields,
         replaced_source=replace_source,
         original=job.source_name,

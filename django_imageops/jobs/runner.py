@@ -279,11 +279,13 @@ def _start(job: ImageJob, provider: Provider, ctx: RunContext):
         return None
     source = job.source_storage_file
     if source is None:
+        count_attempt(job)  # the job was tried, even though no vendor was called
         fail(job, "source_missing", _("The source image no longer exists."))
         return None
     try:
         data = read_file(source)
     except FileNotFoundError as exc:
+        count_attempt(job)
         fail(job, "source_missing", _("The source image no longer exists: %s") % exc)
         return None
     except Exception as exc:  # storage outage (OSError, botocore errors): try again later
@@ -294,6 +296,8 @@ def _start(job: ImageJob, provider: Provider, ctx: RunContext):
     # An upload's bytes were validated by create_jobs (same digest: only the header is read
     # again). Object sources are validated here, once, before any vendor call.
     verified = bool(job.source_file) and digest == job.source_hash
+    if source.name != job.source_name:  # the object's image was replaced since the job was made
+        set_later(job, source_name=source.name)
     if digest != job.source_hash:
         set_later(job, source_hash=digest)
         if deterministic and _served_by_twin(job, provider):
@@ -304,6 +308,7 @@ def _start(job: ImageJob, provider: Provider, ctx: RunContext):
         provider.clean_params(job.params)
         prepared = provider.prepare(job.params, data, source.name, verified=verified)
     except ValidationError as exc:
+        count_attempt(job)
         fail(
             job,
             "invalid_input",

@@ -559,6 +559,15 @@ class Provider:
         that ``supports_seed``."""
         return self.supports_seed and params.get("seed") is not None
 
+    def describe_progress(self, state: Mapping[str, Any], *, now: float | None = None) -> str:
+        """Where a running job of this provider stands, in plain words for a person (the
+        admin's job page and field widgets show them), from the job's ``vendor_state``;
+        ``now`` is ``time.time()`` (seconds), for durations. "" when there is nothing to say
+        beyond the job's status (the default). Asynchronous providers say what they wait for,
+        e.g. "waiting for PiktID: poll 5, 15 s": the words are the provider's, the admin names
+        no vendor."""
+        return ""
+
     def is_review(self, params: Mapping[str, Any]) -> bool:
         """Whether a job with ``params`` is finished by a person in the vendor's editor."""
         return bool(

@@ -112,6 +112,25 @@ class PiktidUncrop(Provider):
                 }
             )
 
+    def describe_progress(self, state, *, now=None):
+        """ "uploaded to PiktID", "waiting for PiktID: poll 5, 15 s" (polls made, seconds since
+        the expansion started) or "result downloaded from PiktID, storing it"; "" before the
+        upload."""
+        step = state.get("step")
+        if step == "uploaded":
+            return str(_("uploaded to PiktID, starting the expansion"))
+        if step == "generating":
+            started = float(state.get("generated_at") or 0) or None
+            seconds = max(0, round((now or time.time()) - started)) if started else 0
+            polls = int(state.get("polls") or 0)
+            return str(
+                _("waiting for PiktID: poll %(polls)d, %(seconds)d s")
+                % {"polls": polls, "seconds": seconds}
+            )
+        if step == "downloaded":
+            return str(_("result downloaded from PiktID, storing it"))
+        return ""
+
     def build_client(self, ctx):
         """A new client each time, from the stored token pair; new pairs are stored at once.
         Renewals hold ``ctx.tokens_lock()`` and first read the stored pair again: a worker whose

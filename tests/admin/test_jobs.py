@@ -10,9 +10,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.admin import helpers
-from django.contrib.contenttypes.models import ContentType
-from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,46 +17,11 @@ from django.utils import timezone
 
 from django_imageops.conf import get_storage
 from django_imageops.models import ImageJob, ImageJobEvent, VendorCredits
+from tests.admin.support import act, make_jobs
 from tests.conftest import make_image
 from tests.testapp.models import Photo
 
 CHANGELIST = "admin:django_imageops_imagejob_changelist"
-
-
-@pytest.fixture
-def photo(db):
-    photo = Photo(title="Red")
-    photo.image.save("red.png", ContentFile(make_image(64, 48)))
-    return photo
-
-
-def make_jobs(photo, count, *, batch=None, **fields) -> list[ImageJob]:
-    """``count`` finished-looking jobs on ``photo`` with a result *name* on S3 (no file: the
-    admin must not need one)."""
-    now = timezone.now()
-    content_type = ContentType.objects.get_for_model(Photo)
-    defaults = {
-        "operation": "remove_background",
-        "provider": "clippingmagic",
-        "status": ImageJob.Status.SUCCEEDED,
-        "source_content_type": content_type,
-        "source_object_id": str(photo.pk),
-        "source_field": "image",
-        "source_name": photo.image.name,
-        "result_width": 64,
-        "result_height": 48,
-        "credits_consumed": Decimal("1"),
-        "started_at": now - timedelta(seconds=3),
-        "finished_at": now,
-        "batch": batch,
-    }
-    defaults.update(fields)
-    created = []
-    for _ in range(count):
-        job = ImageJob(**defaults)
-        job.result.name = f"imageops/results/remove_background/{job.uuid}.png"
-        created.append(job)
-    return ImageJob.objects.bulk_create(created)
 
 
 class S3RequestCounter:
@@ -219,25 +181,17 @@ def test_jobs_cannot_be_added_by_hand(admin_client):
     assert response.status_code == 403
 
 
-def _act(client, action, selected, follow=True):
-    return client.post(
-        reverse(CHANGELIST),
-        {"action": action, helpers.ACTION_CHECKBOX_NAME: [j.pk for j in selected], "index": 0},
-        follow=follow,
-    )
-
-
 @pytest.mark.django_db
 def test_retry_and_cancel_actions(admin_client, photo):
     failed = make_jobs(photo, 1, status=ImageJob.Status.FAILED, result="")[0]
     succeeded = make_jobs(photo, 1)[0]
-    response = _act(admin_client, "retry_jobs", [failed, succeeded])
+    response = act(admin_client, "retry_jobs", [failed, succeeded])
     text = response.content.decode()
-    assert "1 job(s) queued again." in text
-    assert "1 job(s) skipped" in text
+    assert "1 job queued again." in text
+    assert "1 job skipped. Only failed or canceled jobs can be retried." in text
     failed.refresh_from_db()
     assert failed.status == ImageJob.Status.PENDING
-    _act(admin_client, "cancel_jobs", [failed])
+    act(admin_client, "cancel_jobs", [failed])
     failed.refresh_from_db()
     assert failed.status == ImageJob.Status.CANCELED
 
@@ -245,8 +199,8 @@ def test_retry_and_cancel_actions(admin_client, photo):
 @pytest.mark.django_db
 def test_apply_result_action_fills_the_derived_field(admin_client, photo):
     job = make_jobs(photo, 1, target_field="cutout")[0]
-    response = _act(admin_client, "apply_results", [job])
-    assert "1 result(s) applied." in response.content.decode()
+    response = act(admin_client, "apply_results", [job])
+    assert "1 result applied." in response.content.decode()
     photo.refresh_from_db()
     assert photo.cutout.name == job.result.name
     job.refresh_from_db()
@@ -256,10 +210,10 @@ def test_apply_result_action_fills_the_derived_field(admin_client, photo):
 @pytest.mark.django_db
 def test_open_in_editor_action(admin_client, photo):
     plain = make_jobs(photo, 1, provider="clipdrop", operation="reimagine")[0]
-    response = _act(admin_client, "open_in_editor", [plain])
+    response = act(admin_client, "open_in_editor", [plain])
     assert "None of the selected jobs" in response.content.decode()
     review = make_jobs(photo, 1, vendor_image_id="77", params={"mode": "review"})[0]
-    response = _act(admin_client, "open_in_editor", [plain, review], follow=False)
+    response = act(admin_client, "open_in_editor", [plain, review], follow=False)
     assert response.status_code == 302
     assert response["Location"] == reverse(
         "django_imageops:clippingmagic-editor", args=[review.uuid]
@@ -297,8 +251,8 @@ def _upload_to_sandbox(sandbox) -> dict:
 def test_fetch_editor_results_action(admin_client, photo, sandbox, s3):
     job = _review_job(photo, _upload_to_sandbox(sandbox))
     sandbox.clippingmagic_edit(job.vendor_image_id)
-    response = _act(admin_client, "fetch_editor_results", [job])
-    assert "Fetched the editor results of 1 job(s)." in response.content.decode()
+    response = act(admin_client, "fetch_editor_results", [job])
+    assert "Fetched the editor results of 1 job." in response.content.decode()
     job.refresh_from_db()
     assert job.result
     assert job.status == ImageJob.Status.SUCCEEDED
@@ -308,8 +262,8 @@ def test_fetch_editor_results_action(admin_client, photo, sandbox, s3):
 def test_delete_vendor_copy_action(admin_client, photo, sandbox):
     image = _upload_to_sandbox(sandbox)
     job = _review_job(photo, image)
-    response = _act(admin_client, "delete_vendor_copies", [job])
-    assert "Deleted 1 vendor-side copy(ies)." in response.content.decode()
+    response = act(admin_client, "delete_vendor_copies", [job])
+    assert "Deleted 1 vendor-side copy." in response.content.decode()
     job.refresh_from_db()
     assert job.vendor_image_id == "" and job.vendor_secret == ""
     assert job.events.filter(message__contains=f"{image['id']} deleted").exists()
@@ -322,9 +276,9 @@ def test_delete_vendor_copy_action_reports_a_vendor_error(admin_client, photo, s
     image = _upload_to_sandbox(sandbox)
     job = _review_job(photo, image)
     sandbox.fail_next("clippingmagic", kind="status", status=401)
-    response = _act(admin_client, "delete_vendor_copies", [job])
+    response = act(admin_client, "delete_vendor_copies", [job])
     assert response.status_code == 200
-    assert "1 job(s) skipped: no ClippingMagic image to delete." in response.content.decode()
+    assert "1 job skipped: no ClippingMagic image to delete." in response.content.decode()
     job.refresh_from_db()
     assert job.vendor_image_id == str(image["id"])  # nothing cleared: the vendor kept it
 

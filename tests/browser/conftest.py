@@ -148,3 +148,78 @@ def live_server(request, django_db_setup):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def admin_browser(chromium_browser, live_server):
+    """``open(path, user=None, width=1280)``: a page logged in (through its session cookie, no
+    login form) as ``user`` (default: a new superuser), at ``path`` of the live server. Each
+    call is a new browser context, closed after the test."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    contexts = []
+
+    def open_page(path: str, user=None, width: int = 1280):
+        if user is None:
+            model = get_user_model()
+            user = model.objects.filter(username="admin").first() or model.objects.create_superuser(
+                "admin", "admin@example.com", "pw"
+            )
+        client = Client()
+        client.force_login(user)
+        context = chromium_browser.new_context(viewport={"width": width, "height": 900})
+        contexts.append(context)
+        context.add_cookies(
+            [
+                {
+                    "name": "sessionid",
+                    "value": client.cookies["sessionid"].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(live_server.url + path)
+        return page
+
+    yield open_page
+    for context in contexts:
+        with contextlib.suppress(Exception):
+            context.pages[0].goto("about:blank")
+        context.close()
+    if contexts:
+        time.sleep(0.3)
+
+
+#: JavaScript: whether every element matching a selector is entirely visible: inside the
+#: viewport's width and not cut off by an ancestor that hides its overflow.
+FULLY_VISIBLE_JS = """
+selector => [...document.querySelectorAll(selector)].map(el => {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.left < -0.5 || r.right > document.documentElement.clientWidth + 0.5) {
+    return false;
+  }
+  for (let a = el.parentElement; a; a = a.parentElement) {
+    const style = getComputedStyle(a);
+    if (style.overflowX !== "visible" || style.overflowY !== "visible") {
+      const b = a.getBoundingClientRect();
+      if (a !== document.body && a !== document.documentElement &&
+          (r.left < b.left - 0.5 || r.right > b.right + 0.5)) { return false; }
+    }
+  }
+  return true;
+})
+"""
+
+
+def fully_visible(page, selector: str) -> list[bool]:
+    """For each element matching ``selector``: entirely visible (``FULLY_VISIBLE_JS``)."""
+    return page.evaluate(FULLY_VISIBLE_JS, selector)
+
+
+def at_narrow_width(page, width: int = 390) -> None:
+    """Resize ``page`` to a phone's width (height 844) and reload it."""
+    page.set_viewport_size({"width": width, "height": 844})
+    page.reload()

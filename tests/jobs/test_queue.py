@@ -127,7 +127,7 @@ def test_imageops_run_command(run, sandbox):
     call_command("imageops_run", "--due", stdout=out)
     job.refresh_from_db()
     assert job.status == "pending"  # not due yet
-    assert "Ran 0 job(s)" in out.getvalue()
+    assert "Ran 0 jobs." in out.getvalue()
     call_command("imageops_run", str(job.uuid), stdout=out)
     job.refresh_from_db()
     assert job.status == "succeeded"
@@ -146,6 +146,6 @@ def test_a_job_left_running_by_a_dead_worker_is_requeued_and_resumes(run, sandbo
     assert jobs.requeue_stale(older_than=3600 * 2) == 0  # not stale enough
     out = io.StringIO()
     run(call_command, "imageops_run", "--due", stdout=out)
-    assert "Requeued 1 stale job(s)" in out.getvalue()
+    assert "Requeued 1 stale job." in out.getvalue()
     job.refresh_from_db()
     assert job.status == "succeeded", job.error_message

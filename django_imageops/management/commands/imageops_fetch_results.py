@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from django_imageops import jobs
 from django_imageops.models import ImageJob
@@ -104,7 +105,23 @@ class Command(BaseCommand):
                 self.stdout.write(f"{job.uuid}: no new result (revision {revision})")
         if verbosity >= 1:
             self.stdout.write(
-                f"Checked {checked} job(s): {downloaded} new result(s), {failed} error(s)."
+                " ".join(
+                    (
+                        ngettext("Checked %(count)d job:", "Checked %(count)d jobs:", checked)
+                        % {"count": checked},
+                        ngettext("%(count)d new result,", "%(count)d new results,", downloaded)
+                        % {"count": downloaded},
+                        ngettext("%(count)d error.", "%(count)d errors.", failed)
+                        % {"count": failed},
+                    )
+                )
             )
         if failed:
-            raise CommandError(f"{failed} job(s) could not be checked.")
+            raise CommandError(
+                ngettext(
+                    "%(count)d job could not be checked.",
+                    "%(count)d jobs could not be checked.",
+                    failed,
+                )
+                % {"count": failed}
+            )

@@ -15,6 +15,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from django_imageops import jobs
 from django_imageops.models import ImageJob
@@ -88,10 +89,19 @@ class Command(BaseCommand):
                 if stale > 0:
                     requeued = jobs.requeue_stale(stale)
                     if requeued and verbosity >= 1:
-                        self.stdout.write(f"Requeued {requeued} stale job(s).")
+                        self.stdout.write(
+                            ngettext(
+                                "Requeued %(count)d stale job.",
+                                "Requeued %(count)d stale jobs.",
+                                requeued,
+                            )
+                            % {"count": requeued}
+                        )
                 ran += jobs.run_due(limit=limit)
                 if loop is None:
                     break
                 time.sleep(loop)
         if verbosity >= 1:
-            self.stdout.write(f"Ran {ran} job(s).")
+            self.stdout.write(
+                ngettext("Ran %(count)d job.", "Ran %(count)d jobs.", ran) % {"count": ran}
+            )
