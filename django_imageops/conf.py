@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     # Local directory that keeps vendor results whose storing failed (None: a dir under MEDIA_ROOT
     # or the system temp dir).
     "SPOOL_DIR": None,
+    # Longer side in pixels of the thumbnails made when a result is stored (WebP, beside the
+    # result; the admin's lists and widgets show them). None or 0: no thumbnails.
+    "THUMBNAIL_SIZE": 320,
     # Largest upload accepted, in bytes, before any decoding.
     "MAX_UPLOAD_BYTES": 50 * 1024 * 1024,
     # Largest decoded image accepted, in pixels (decompression-bomb guard).

@@ -158,6 +158,13 @@ class ImageJob(models.Model):
     result = models.FileField(
         _("result"), upload_to=result_upload_to, storage=get_storage, max_length=500, blank=True
     )
+    result_thumbnail = models.FileField(
+        _("result thumbnail"),
+        storage=get_storage,
+        max_length=500,
+        blank=True,
+        help_text=_("A small WebP of the result, stored beside it (what lists and widgets show)."),
+    )
     result_width = models.PositiveIntegerField(_("result width"), null=True, blank=True)
     result_height = models.PositiveIntegerField(_("result height"), null=True, blank=True)
     result_bytes = models.PositiveBigIntegerField(_("result size in bytes"), null=True, blank=True)
@@ -244,13 +251,15 @@ class ImageJob(models.Model):
 
     def result_summary(self) -> dict | None:
         """The stored result as clients see it, or ``None`` without one:
-        ``{"url", "width", "height", "content_type", "bytes"}`` (pixels, bytes). ``url`` is
-        ``storage.url()`` (presigned on a private bucket); no storage request is made.
+        ``{"url", "thumbnail_url", "width", "height", "content_type", "bytes"}`` (pixels,
+        bytes). The URLs are ``storage.url()`` (presigned on a private bucket;
+        ``thumbnail_url`` is None when no thumbnail was made); no storage request is made.
         """
         if not self.result:
             return None
         return {
             "url": self.result.url,
+            "thumbnail_url": self.result_thumbnail.url if self.result_thumbnail else None,
             "width": self.result_width,
             "height": self.result_height,
             "content_type": self.result_content_type,

@@ -44,6 +44,7 @@ from .display import (  # noqa: F401
     job_source_url,
     labels_of,
     redact,
+    result_thumbnail,
     source_admin_url,
     status_badge,
     thumbnail,

@@ -23,18 +23,22 @@ THUMB_SIZE = 80  # pixels, the longer side of a list thumbnail
 CSS = {"all": ("django_imageops/admin/imageops.css",)}
 
 
-def thumbnail(url: str, width=None, height=None, *, size: int = THUMB_SIZE, alt: str = ""):
-    """An ``<img>`` fitting ``size`` pixels, scaled from the stored ``width``/``height`` when
-    known (so the browser reserves the box), or "-" without a URL."""
+def thumbnail(
+    url: str, width=None, height=None, *, size: int = THUMB_SIZE, alt: str = "", src: str = ""
+):
+    """An ``<img>`` of ``src`` (a stored thumbnail; default ``url`` itself) fitting ``size``
+    pixels and linked to ``url`` (the full image), scaled from the stored ``width``/``height``
+    when known (so the browser reserves the box), or "-" without a URL."""
     if not url:
         return "-"
+    src = src or url
     if width and height:
         scale = min(1.0, size / max(width, height))
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" class="imageops-thumb" '
             'width="{}" height="{}" alt="{}" loading="lazy"></a>',
             url,
-            url,
+            src,
             max(1, round(width * scale)),
             max(1, round(height * scale)),
             alt,
@@ -43,10 +47,25 @@ def thumbnail(url: str, width=None, height=None, *, size: int = THUMB_SIZE, alt:
         '<a href="{}" target="_blank" rel="noopener"><img src="{}" class="imageops-thumb" '
         'style="max-width:{}px;max-height:{}px" alt="{}" loading="lazy"></a>',
         url,
-        url,
+        src,
         size,
         size,
         alt,
+    )
+
+
+def result_thumbnail(job: ImageJob, *, size: int = THUMB_SIZE, alt: str = ""):
+    """``thumbnail`` of the job's result: its stored thumbnail (the full result when it has
+    none), linked to the result, sized from ``result_width``/``result_height``. No I/O."""
+    if not job.result:
+        return "-"
+    return thumbnail(
+        job.result.url,
+        job.result_width,
+        job.result_height,
+        size=size,
+        alt=alt,
+        src=job.result_thumbnail.url if job.result_thumbnail else "",
     )
 
 

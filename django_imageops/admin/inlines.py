@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..models import ImageJob
-from .display import CSS, job_result_url, status_badge, thumbnail
+from .display import CSS, result_thumbnail, status_badge
 
 
 class ImageJobInline(GenericTabularInline):
@@ -65,5 +65,5 @@ class ImageJobInline(GenericTabularInline):
 
     @admin.display(description=_("result"))
     def after(self, job):
-        """Thumbnail of the result (no storage request), or "-"."""
-        return thumbnail(job_result_url(job), job.result_width, job.result_height)
+        """The result's stored thumbnail (no storage request), or "-"."""
+        return result_thumbnail(job, alt=str(job))

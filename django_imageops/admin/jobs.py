@@ -34,6 +34,7 @@ from .display import (
     job_source_url,
     progress_words,
     redact,
+    result_thumbnail,
     source_admin_url,
     status_badge,
     thumbnail,
@@ -284,18 +285,30 @@ class ImageJobAdmin(JobPageMixin, ImageJobActionsMixin, CreditsViewMixin, admin.
             progress_words(job) or "-",
         )
 
+    def get_queryset(self, request):
+        """The jobs with their source objects (``prefetch_related``: one query per source
+        model, whatever the number of jobs), which the source cells name."""
+        return super().get_queryset(request).prefetch_related("source_object")
+
     @admin.display(description=_("source"))
     def source_link(self, job):
-        """``<model> #<pk> (<field>)`` linked to the source object's admin page, or the
-        uploaded file's name."""
+        """The source object as it names itself ("Coffee"), linked to its admin page, with
+        its model, id and image field in the tooltip; "product #3 (deleted)" for an object
+        that is gone; the uploaded file's name for an upload."""
         url = source_admin_url(job, self.admin_site.name)
         if job.source_content_type_id and job.source_object_id:
-            label = f"{job.source_content_type.name} #{job.source_object_id}"
-            if job.source_field:
-                label += f" ({job.source_field})"
+            where = f"{job.source_content_type.name} #{job.source_object_id}"
+            detail = f"{where}, {job.source_field}" if job.source_field else where
+            obj = job.source_object
+            if obj is None:
+                return gettext("%(source)s (deleted)") % {"source": where}
+            label = str(obj)
         else:
             label = job.source_name.rsplit("/", 1)[-1] or gettext("upload")
-        return format_html('<a href="{}">{}</a>', url, label) if url else label
+            detail = job.source_name
+        if not url:
+            return format_html('<span title="{}">{}</span>', detail, label)
+        return format_html('<a href="{}" title="{}">{}</a>', url, detail, label)
 
     @admin.display(description=_("before"))
     def before_thumbnail(self, job):
@@ -305,10 +318,9 @@ class ImageJobAdmin(JobPageMixin, ImageJobActionsMixin, CreditsViewMixin, admin.
 
     @admin.display(description=_("after"))
     def after_thumbnail(self, job):
-        """Thumbnail of the result, sized from ``result_width``/``result_height`` (pixels)."""
-        return thumbnail(
-            job_result_url(job), job.result_width, job.result_height, alt=gettext("after")
-        )
+        """The result's stored thumbnail (``display.result_thumbnail``), sized from
+        ``result_width``/``result_height`` (pixels), linked to the result."""
+        return result_thumbnail(job, alt=gettext("after"))
 
     @admin.display(description=_("credits"), ordering="credits_consumed")
     def credits_display(self, job):

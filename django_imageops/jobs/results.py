@@ -3,9 +3,10 @@ putting them on the source object.
 
 - ``finish_with_result``: store the bytes on the ``imageops`` storage at
   ``imageops/results/<operation>/<uuid>[-r<revision>].<ext>`` with their size recorded (read
-  from the bytes in hand: no ``exists()`` call, no download), then ``succeed``. When storing
-  fails, the bytes wait in the spool (``jobs.spool``; ``spool_answer`` when something else
-  failed after the vendor answered) and the next attempt stores them without calling the
+  from the bytes in hand: no ``exists()`` call, no download) and a thumbnail beside it
+  (``thumbnails``), then ``succeed``. When storing fails, the bytes wait in the spool
+  (``jobs.spool``; ``spool_answer`` when something else failed after the vendor answered) and
+  the next attempt stores them without calling the
   vendor again (``store_from_spool``).
 - ``reuse``: a deterministic job (``Provider.is_deterministic``) whose source bytes, operation,
   provider and params match a succeeded job takes its result (``reused_from``, 0 credits).
@@ -34,6 +35,7 @@ from .. import signals
 from ..conf import get_storage
 from ..models import ImageJob
 from ..providers import Provider
+from ..thumbnails import make_thumbnail, thumbnail_name, wants_thumbnail
 from ..vendors.base import sniff_image_type
 from .history import Kind, record_event
 from .spool import Spooled, discard, keep, recover_credits
@@ -126,7 +128,26 @@ def store(job: ImageJob, content: bytes, content_type: str, revision: int | None
         )
         return None
     info["result"] = stored
+    info["result_thumbnail"] = store_thumbnail(stored, content, info)
     return info
+
+
+def store_thumbnail(result_name: str, content: bytes, info: dict) -> str:
+    """Make the thumbnail of result bytes ``content`` (described by ``info``: ``describe``)
+    and store it beside the result (``thumbnails.thumbnail_name``). Returns its name, or ""
+    when none was wanted (``thumbnails.wants_thumbnail``: a small result is its own) or made,
+    or storing it failed (logged: the result itself is stored, and lists show it instead)."""
+    if not wants_thumbnail(info["result_width"], info["result_height"], info["result_bytes"]):
+        return ""
+    thumbnail = make_thumbnail(content)
+    if thumbnail is None:
+        return ""
+    name = thumbnail_name(result_name)
+    try:
+        return get_storage()._save(name, ContentFile(thumbnail, name=name))
+    except Exception:
+        logger.warning("storing the thumbnail %s failed", name, exc_info=True)
+        return ""
 
 
 def finish_with_result(
@@ -248,6 +269,7 @@ def reuse(job: ImageJob, provider: Provider) -> bool:
     other = ImageJob.objects.get(pk=match)
     fields = {
         "result": other.result.name,
+        "result_thumbnail": other.result_thumbnail.name,
         "result_width": other.result_width,
         "result_height": other.result_height,
         "result_bytes": other.result_bytes,
