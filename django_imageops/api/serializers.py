@@ -64,9 +64,17 @@ def job_api_url(request, job: ImageJob, view_name: str = "imagejob-detail") -> s
 
 
 class ImageJobResultSerializer(serializers.Serializer):
-    """Schema of a stored result: ``{url, width, height, content_type, bytes}``."""
+    """Schema of a stored result: ``{url, thumbnail_url, width, height, content_type,
+    bytes}``."""
 
     url = serializers.URLField(help_text=_("storage.url() of the result (presigned on S3)."))
+    thumbnail_url = serializers.URLField(
+        allow_null=True,
+        help_text=_(
+            "storage.url() of its thumbnail, a small WebP stored beside it; null when the "
+            "result is small enough to be its own."
+        ),
+    )
     width = serializers.IntegerField(allow_null=True, help_text=_("Pixels."))
     height = serializers.IntegerField(allow_null=True, help_text=_("Pixels."))
     content_type = serializers.CharField(help_text=_("MIME type, e.g. image/png."))
@@ -154,7 +162,8 @@ class ImageJobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ImageJobResultSerializer(allow_null=True))
     def get_result(self, job: ImageJob) -> dict | None:
-        """``ImageJob.result_summary``: ``{url, width, height, content_type, bytes}`` or None."""
+        """``ImageJob.result_summary``: ``{url, thumbnail_url, width, height, content_type,
+        bytes}`` or None."""
         return job.result_summary()
 
     @extend_schema_field(ImageJobErrorSerializer(allow_null=True))
