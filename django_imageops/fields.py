@@ -9,24 +9,37 @@
         )
 
 The field stores its file on the ``imageops`` storage. A succeeded job whose ``target_field``
-is the field's name fills it (``jobs.apply_result``). With ``auto=True`` a job is queued after
-the transaction commits whenever the source file's *content* changes (SHA-256 of the bytes), so
-re-saving the object or uploading the same bytes again queues nothing.
+is the field's name fills it (``jobs.apply_result``); only a job whose operation, provider and
+parameters match the field's declaration gets that target (``DerivedImageField.declares``,
+``target_for``), and a person may apply any other job's result explicitly. The field knows the
+source content its image was made from and shows it *stale* once the source changes
+(``derived``). With ``auto=True`` a job is queued after the transaction commits whenever the
+source file's *content* changes (SHA-256 of the bytes), so re-saving the object or uploading the
+same bytes again queues nothing.
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib.contenttypes.models import ContentType
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from .conf import get_storage
-from .models import ImageJob
+from .derived import DerivedImage, DerivedImageState, derived_state
 from .operations import OPERATIONS
 from .providers import find_provider, get_provider, providers_for
+
+__all__ = [
+    "DerivedImageField",
+    "DerivedImageFormField",
+    "DerivedImageState",
+    "DerivedImageWidget",
+    "derived_fields",
+    "target_for",
+]
 
 
 def derived_upload_to(instance, filename: str) -> str:
@@ -35,65 +48,60 @@ def derived_upload_to(instance, filename: str) -> str:
     return f"imageops/derived/{opts.app_label}/{opts.model_name}/{filename}"
 
 
-class DerivedImageState:
-    """The states a ``DerivedImageField`` shows in the admin."""
-
-    EMPTY = "empty"
-    QUEUED = "queued"
-    READY = "ready"
-    FAILED = "failed"
-
-    LABELS = {
-        EMPTY: _("Empty"),
-        QUEUED: _("Queued"),
-        READY: _("Ready"),
-        FAILED: _("Failed"),
-    }
-
-    @classmethod
-    def of(cls, has_file: bool, job_status: str | None) -> str:
-        """The state of a derived field, from whether it holds a file and the status of the
-        newest job targeting it (``None`` when no job did).
-
-        ``"queued"`` while that job is unfinished, else ``"ready"`` with a file, ``"failed"``
-        when that job failed, else ``"empty"``. The one rule behind the admin widget
-        (``DerivedImageField.get_state``) and the API (``api.fields.ImageJobResultField``).
-        """
-        if job_status is not None and job_status not in ImageJob.FINISHED_STATUSES:
-            return cls.QUEUED
-        if has_file:
-            return cls.READY
-        if job_status == ImageJob.Status.FAILED:
-            return cls.FAILED
-        return cls.EMPTY
-
-
 class DerivedImageWidget(forms.Widget):
-    """Read-only display of a derived image: its state badge, a thumbnail and the latest job.
+    """Read-only display of a derived image: its state badge (``derived.DerivedImageState``:
+    ready, stale, queued, running, failed...), its stored thumbnail linked to the image, and
+    the latest job; while that job is unfinished the admin's script polls the job's status
+    and refreshes the widget in place (``data-status-url``).
 
     The value is the model's ``FieldFile``, which knows its instance and field; the state comes
-    from ``DerivedImageField.get_state`` (one query for the latest job).
+    from ``derived.derived_state`` (two queries, no storage request).
     """
 
     template_name = "django_imageops/admin/derived_image_widget.html"
 
+    class Media:
+        css = {"all": ("django_imageops/admin/imageops.css",)}
+        js = ("django_imageops/admin/imageops.js",)
+
     def get_context(self, name, value, attrs):
-        """Add ``state``, ``state_label``, ``url`` and ``job`` (latest job or ``None``)."""
+        """Add ``derived`` (``derived.DerivedImage``), ``state``, ``state_label``,
+        ``state_help``, ``url``, ``thumbnail_url``, ``job`` (latest job or ``None``),
+        ``job_url`` and ``status_url`` (its admin page and status JSON; "" when the job admin
+        is not installed)."""
         context = super().get_context(name, value, attrs)
         instance = getattr(value, "instance", None)
         field = getattr(value, "field", None)
-        state, job = DerivedImageState.EMPTY, None
+        derived = DerivedImage(DerivedImageState.EMPTY)
         if isinstance(field, DerivedImageField) and instance is not None:
-            state, job = field.get_state(instance, with_job=True)
-        context["state"] = state
-        context["state_label"] = DerivedImageState.LABELS[state]
-        context["url"] = value.url if value else ""
-        context["job"] = job
+            derived = derived_state(instance, field)
+        job = derived.latest
+        context.update(
+            derived=derived,
+            state=derived.state,
+            state_label=derived.label,
+            state_help=DerivedImageState.HELP[derived.state],
+            url=value.url if value else "",
+            thumbnail_url=(derived.thumbnail_url() or value.url) if value else "",
+            job=job,
+            job_url=_admin_url("change", job),
+            status_url=_admin_url("status", job) if job and not job.is_finished else "",
+        )
         return context
 
     def value_from_datadict(self, data, files, name):
         """Never changes the file: the form field is disabled and keeps the initial value."""
         return None
+
+
+def _admin_url(page: str, job) -> str:
+    """The job admin's ``change`` or ``status`` URL of ``job``, "" without one."""
+    if job is None:
+        return ""
+    try:
+        return reverse(f"admin:django_imageops_imagejob_{page}", args=[job.pk])
+    except NoReverseMatch:
+        return ""
 
 
 class DerivedImageFormField(forms.Field):
@@ -224,34 +232,43 @@ class DerivedImageField(models.ImageField):
         kwargs.pop("max_length", None)
         return models.Field.formfield(self, **kwargs)
 
-    def latest_job(self, instance):
-        """The newest ``ImageJob`` targeting this field of ``instance``, or ``None`` (1 query)."""
-        if instance.pk is None:
-            return None
-        content_type = ContentType.objects.get_for_model(instance)
-        return (
-            ImageJob.objects.filter(
-                source_content_type=content_type,
-                source_object_id=str(instance.pk),
-                target_field=self.name,
-            )
-            .order_by("-created_at", "-id")
-            .first()
-        )
-
     def get_state(self, instance, *, with_job: bool = False):
-        """The field's ``DerivedImageState`` for ``instance`` (``DerivedImageState.of``: queued
-        while the newest targeting job is unfinished, else ready with a file, failed when that
-        job failed, else empty). One query.
+        """The field's ``DerivedImageState`` for ``instance`` (``derived.derived_state``: two
+        queries).
 
-        Returns the state, or ``(state, job)`` with ``with_job=True``.
+        Returns the state, or ``(state, latest job)`` with ``with_job=True``.
         """
-        job = self.latest_job(instance)
-        has_file = bool(getattr(instance, self.attname))
-        state = DerivedImageState.of(has_file, job.status if job is not None else None)
-        return (state, job) if with_job else state
+        derived = derived_state(instance, self)
+        return (derived.state, derived.latest) if with_job else derived.state
+
+    def declares(self, operation: str, source: str, provider: str | None, params) -> bool:
+        """Whether a job running ``operation`` with ``provider`` (None: the operation's default)
+        and ``params`` on image field ``source`` is the one this field declares, so that its
+        result may fill the field on its own: the same operation, source, provider and
+        parameters (both cleaned by the provider, so defaults compare equal). A person may
+        still apply any job's result explicitly (``jobs.apply_result(job, field=...)``)."""
+        if operation != self.operation or source != self.source:
+            return False
+        try:
+            mine = get_provider(self.operation, self.provider)
+            if get_provider(operation, provider).name != mine.name:
+                return False
+            return mine.clean_params(self.params) == mine.clean_params(params)
+        except ValidationError:
+            return False
 
 
 def derived_fields(model) -> list[DerivedImageField]:
     """The ``DerivedImageField``s of ``model`` (a class or an instance)."""
     return [f for f in model._meta.get_fields() if isinstance(f, DerivedImageField)]
+
+
+def target_for(model, operation: str, source: str, provider: str | None, params) -> str:
+    """The name of the one ``DerivedImageField`` of ``model`` that a job running ``operation``
+    with ``provider`` and ``params`` on image field ``source`` fills on success
+    (``DerivedImageField.declares``), or "" (the result then stays on the job until a person
+    applies it)."""
+    matches = [
+        f.name for f in derived_fields(model) if f.declares(operation, source, provider, params)
+    ]
+    return matches[0] if len(matches) == 1 else ""

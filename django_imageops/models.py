@@ -1,6 +1,6 @@
-"""Database records: ``ImageJob`` (one vendor operation on one image), its event history,
-the per-vendor credit balance, the credits spent per vendor and day (``CreditUsage``), the
-budget counters and vendor API tokens.
+"""Database records: ``ImageJob`` (one vendor operation on one image), its event history, the
+content hashes of source images (``SourceImageHash``), the per-vendor credit balance, the
+credits spent per vendor and day (``CreditUsage``), the budget counters and vendor API tokens.
 
 State changes happen only in ``django_imageops.jobs``; these classes hold data and small
 derived properties.
@@ -352,6 +352,55 @@ class ImageJobEvent(models.Model):
     def __str__(self) -> str:
         # Shown by the admin (the history inline): without secrets a vendor echoed.
         return f"{self.get_kind_display()}: {job_redactor(self.job).text(self.message)[:60]}"
+
+
+class SourceImageHash(models.Model):
+    """The SHA-256 of the file an object's image field holds now, as Wagtail keeps an image's
+    ``file_hash``: recorded when the file changes (from the bytes in hand when they are), so
+    that the images derived from it tell they are stale without reading it
+    (``django_imageops.derived``). One row per object and field."""
+
+    content_type = models.ForeignKey(
+        ContentType, verbose_name=_("object type"), on_delete=models.CASCADE, related_name="+"
+    )
+    object_id = models.CharField(_("object id"), max_length=64)
+    field = models.CharField(_("image field"), max_length=100)
+    name = models.CharField(_("file name"), max_length=500)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("source image hash")
+        verbose_name_plural = _("source image hashes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "field"], name="imageops_source_hash_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.sha256[:12]}"
+
+    @classmethod
+    def record(cls, obj: models.Model, field: str, name: str, sha256: str) -> None:
+        """Record that ``obj``'s image field ``field`` holds file ``name`` of content hash
+        ``sha256`` (hex), replacing what was recorded for it."""
+        cls.objects.update_or_create(
+            content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
+            object_id=str(obj.pk),
+            field=field,
+            defaults={"name": name, "sha256": sha256},
+        )
+
+    @classmethod
+    def current(cls, content_type: ContentType, object_ids, field: str) -> dict:
+        """``{object_id: (file name, sha256)}`` recorded for ``field`` of the objects (one
+        query); objects with nothing recorded are absent. A hash counts only while its
+        ``name`` is still the field's file."""
+        rows = cls.objects.filter(
+            content_type=content_type, object_id__in=list(object_ids), field=field
+        ).values_list("object_id", "name", "sha256")
+        return {object_id: (name, sha256) for object_id, name, sha256 in rows}
 
 
 class VendorCredits(models.Model):

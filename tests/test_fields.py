@@ -182,16 +182,29 @@ def test_states():
         source_content_type=content_type,
         source_object_id=str(photo.pk),
         source_field="image",
+        source_name="photos/s.png",
         target_field="cutout",
     )
     assert field.get_state(photo) == DerivedImageState.QUEUED
-    ImageJob.objects.filter(pk=job.pk).update(status=ImageJob.Status.FAILED)
-    assert field.get_state(photo) == DerivedImageState.FAILED
+    for status, state in [
+        (ImageJob.Status.RUNNING, DerivedImageState.RUNNING),
+        (ImageJob.Status.WAITING_FOR_EDITOR, DerivedImageState.WAITING),
+        (ImageJob.Status.FAILED, DerivedImageState.FAILED),
+    ]:
+        ImageJob.objects.filter(pk=job.pk).update(status=status)
+        assert field.get_state(photo) == state
+    # A file from an earlier job, and the latest job failed: Failed, not Ready.
     photo.cutout.name = "imageops/results/remove_background/x.png"
-    assert field.get_state(photo) == DerivedImageState.READY
+    assert field.get_state(photo) == DerivedImageState.FAILED
+    ImageJob.objects.filter(pk=job.pk).update(
+        status=ImageJob.Status.SUCCEEDED, result=photo.cutout.name
+    )
     state, latest = field.get_state(photo, with_job=True)
     assert state == DerivedImageState.READY
     assert latest.pk == job.pk
+    # The source changed since: Stale.
+    photo.image.name = "photos/other.png"
+    assert field.get_state(photo) == DerivedImageState.STALE
 
 
 @pytest.mark.django_db

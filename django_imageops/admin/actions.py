@@ -20,9 +20,9 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 
-from .. import inplace, jobs
+from .. import jobs
 from ..cost_preview import estimate_response, initial_estimate
-from ..fields import DerivedImageField
+from ..fields import DerivedImageField, target_for
 from ..forms import form_for_operation
 from ..models import ImageJob
 from ..sources import source_images
@@ -126,10 +126,14 @@ class ImageOpsAdminMixin(ImageOpsInplaceMixin):
         """Action: crop (e.g. PixLab)."""
         return self.imageops_action_view(request, queryset, "crop")
 
-    def imageops_target_field(self, operation: str, field: str) -> str:
-        """The ``DerivedImageField`` a job on ``field`` fills: the model's only derived field
-        with this source and operation, else "" (the result stays on the job)."""
-        return inplace.default_target(self.model, operation, field)
+    def imageops_target_field(
+        self, operation: str, field: str, provider: str | None = None, params=None
+    ) -> str:
+        """The ``DerivedImageField`` a job on ``field`` fills on success: the model's only
+        derived field declaring this source, operation, provider and parameters
+        (``fields.target_for``), else "" (the result stays on the job; a person may apply it
+        from the job's page)."""
+        return target_for(self.model, operation, field, provider, params or {})
 
     def imageops_action_view(self, request, queryset, operation: str):
         """The intermediate page of an operation action (GET-like first display, then POST).
@@ -171,7 +175,7 @@ class ImageOpsAdminMixin(ImageOpsInplaceMixin):
                         objects=objects,
                         created_by=request.user,
                         batch=batch,
-                        target_field=self.imageops_target_field(operation, kwargs["field"]),
+                        target_field=self.imageops_target_field(operation, **kwargs),
                         **kwargs,
                     )
                 except ValidationError as error:

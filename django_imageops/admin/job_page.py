@@ -18,13 +18,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from .. import jobs
+from ..derived import derived_state
+from ..fields import DerivedImageField
 from ..models import ImageJob
 from ..vendors.errors import VendorError
 from .display import editor_url, format_duration, progress_words
@@ -42,14 +44,34 @@ from .job_actions import (
 def job_status(job: ImageJob) -> dict[str, Any]:
     """The JSON a page polls while ``job`` runs: ``ImageJob.status_summary()`` plus
     ``progress`` (plain words: ``display.progress_words``), ``attempts``, ``duration``
-    ("12.3 s" or "-") and ``next_attempt_at`` (ISO 8601 or null). No storage request."""
+    ("12.3 s" or "-"), ``next_attempt_at`` (ISO 8601 or null) and ``field``: the state of the
+    derived image the job fills (``derived.DerivedImage.as_json``), or null. No storage
+    request."""
     return {
         **job.status_summary(),
         "progress": progress_words(job),
         "attempts": job.attempts,
         "duration": format_duration(job.duration),
         "next_attempt_at": job.next_attempt_at.isoformat() if job.next_attempt_at else None,
+        "field": target_state(job),
     }
+
+
+def target_state(job: ImageJob) -> dict[str, Any] | None:
+    """``DerivedImage.as_json`` of the ``DerivedImageField`` the job fills (its
+    ``target_field``), or None (no such field, or its object is gone). Three queries."""
+    if not job.target_field or not job.source_object_id:
+        return None
+    obj = job.source_object
+    if obj is None:
+        return None
+    try:
+        field = obj._meta.get_field(job.target_field)
+    except FieldDoesNotExist:
+        return None
+    if not isinstance(field, DerivedImageField):
+        return None
+    return derived_state(obj, field).as_json(getattr(obj, field.attname))
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,9 @@ def create_jobs(
             (``Provider.clean_params``), validated here.
         created_by: the user, or None.
         batch: a UUID shared by jobs queued together (None: no batch).
-        target_field: a field on the source model that the result fills on success.
+        target_field: a field on the source model that the result fills on success; a
+            ``DerivedImageField`` must declare this job (``DerivedImageField.declares``: the
+            same source, operation, provider and parameters).
         source_hashes: SHA-256 hex digests of the objects' source bytes, one per object in
             order, when the caller already computed them (the ``DerivedImageField`` handler):
             stored as ``source_hash`` so a job for the same content is recognised before it
@@ -212,6 +214,21 @@ def plan_jobs(
             if name == field and not isinstance(model_field, models.ImageField):
                 errors.setdefault(name, []).append(
                     _("%(model)s.%(name)s is not an image field.")
+                    % {"model": model._meta.verbose_name, "name": name}
+                )
+            # A derived field is filled on its own only by the job it declares (its
+            # ``declares``); a person applies any other result explicitly (apply_result).
+            declares = getattr(model_field, "declares", None)
+            if (
+                name == target_field
+                and declares
+                and not declares(operation, field, provider, cleaned)
+            ):
+                errors.setdefault("target_field", []).append(
+                    _(
+                        "%(model)s.%(name)s is made by another operation, provider or "
+                        "parameters: apply this job's result to it explicitly instead."
+                    )
                     % {"model": model._meta.verbose_name, "name": name}
                 )
         if errors:

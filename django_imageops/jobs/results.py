@@ -20,6 +20,7 @@ import io
 import logging
 import os
 from decimal import Decimal
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from PIL import Image
 
 from .. import signals
 from ..conf import get_storage
-from ..models import ImageJob
+from ..models import ImageJob, SourceImageHash
 from ..providers import Provider
 from ..thumbnails import make_thumbnail, thumbnail_name, wants_thumbnail
 from ..vendors.base import sniff_image_type
@@ -335,8 +336,12 @@ def apply_result(job: ImageJob, *, field: str = "", replace_source: bool = False
     if replace_source:
         content = read_file(job.result)
         base = os.path.basename(result_name)
-        getattr(obj, job.source_field).save(base, ContentFile(content), save=False)
+        source = getattr(obj, job.source_field)
+        source.save(base, ContentFile(content), save=False)
         update_fields.append(job.source_field)
+        # The new source's hash from the bytes in hand: the images derived from the source
+        # know they are stale (and auto ones requeue) without reading it back.
+        SourceImageHash.record(obj, job.source_field, source.name, sha256(content).hexdigest())
     obj.save(update_fields=update_fields)
     update(job, applied_at=timezone.now(), target_field=target)
     record_event(

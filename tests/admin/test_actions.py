@@ -306,8 +306,24 @@ def test_submit_queues_one_job_per_object_in_one_batch_and_links_to_it(
 
 
 @pytest.mark.django_db
-def test_remove_background_fills_the_matching_derived_field(admin_client, photo_file):
+def test_remove_background_fills_the_derived_field_only_as_declared(admin_client, photo_file):
+    # Photo.cutout declares remove_background on image, ClippingMagic, Auto-Clip, test mode.
     photos = make_photos(photo_file, 1)
+    post_action(
+        admin_client,
+        "imageops_remove_background",
+        photos,
+        imageops_post="yes",
+        field="image",
+        mode="auto",
+        test="on",
+    )
+    job = ImageJob.objects.get()
+    assert job.target_field == "cutout"
+    assert job.params == {"mode": "auto", "test": True}
+
+    # A review job is not what the field declares: its result waits for a person to apply it.
+    ImageJob.objects.all().delete()
     post_action(
         admin_client,
         "imageops_remove_background",
@@ -318,7 +334,7 @@ def test_remove_background_fills_the_matching_derived_field(admin_client, photo_
         test="on",
     )
     job = ImageJob.objects.get()
-    assert job.target_field == "cutout"
+    assert job.target_field == ""
     assert job.params == {"mode": "review", "test": True}
 
 

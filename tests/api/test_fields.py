@@ -53,6 +53,7 @@ def test_empty_queued_and_failed(s3):
     assert PhotoSerializer(photo).data["cutout"] == {
         "status": "empty",
         "url": None,
+        "thumbnail_url": None,
         "width": None,
         "height": None,
     }
@@ -120,4 +121,4 @@ def test_schema_of_the_field():
     generator = SchemaGenerator(patterns=[path("photos/", PhotoList.as_view())])
     schema = generator.get_schema(request=None, public=True)
     component = schema["components"]["schemas"]["DerivedImage"]
-    assert set(component["properties"]) == {"status", "url", "width", "height"}
+    assert set(component["properties"]) == {"status", "url", "thumbnail_url", "width", "height"}

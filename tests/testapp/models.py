@@ -7,8 +7,9 @@ from django_imageops.fields import DerivedImageField
 
 
 class Photo(models.Model):
-    """A model with two ImageFields, like a site's own catalogue model, and a derived cut-out
-    that a Remove background job on ``image`` fills (queued by hand: ``auto=False``)."""
+    """A model with two ImageFields, like a site's own catalogue model, a derived cut-out that
+    a Remove background job on ``image`` fills and a ``wide`` image that a Clipdrop uncrop of
+    32 pixels on each side fills (both queued by hand: ``auto=False``)."""
 
     title = models.CharField(max_length=100, blank=True)
     image = models.ImageField(upload_to="photos/")
@@ -17,6 +18,13 @@ class Photo(models.Model):
         source="image",
         operation="remove_background",
         params={"mode": "auto", "test": True},
+    )
+    #: Uncrop on Clipdrop, 32 pixels on each side: only such a job fills it on its own.
+    wide = DerivedImageField(
+        source="image",
+        operation="uncrop",
+        provider="clipdrop",
+        params={"left": 32, "right": 32},
     )
 
     def __str__(self):

@@ -102,7 +102,39 @@
     if (el.dataset.finished !== "1") { setTimeout(tick, 1500); }
   }
 
+  // A derived image's widget: while its latest job runs (pollJob), refresh the job's status,
+  // the field's state badge and, once there is one, its thumbnail, from the status JSON.
+  function derivedWidget(el) {
+    el.addEventListener("imageops:status", function (event) {
+      const data = event.detail;
+      const status = el.querySelector(".imageops-derived-job-status");
+      if (status) {
+        status.textContent = data.status_display + (data.progress ? " (" + data.progress + ")" : "");
+      }
+      const field = data.field;
+      if (!field) { return; }
+      const badge = el.querySelector(".imageops-derived-badge");
+      badge.className = "imageops-badge imageops-derived-badge imageops-" + field.state;
+      badge.textContent = field.label;
+      badge.title = field.help;
+      el.querySelector(".imageops-derived-help").textContent = field.help;
+      el.className = "imageops-derived imageops-derived-" + field.state;
+      const link = el.querySelector(".imageops-derived-link");
+      if (field.url) {
+        const img = link.querySelector("img");
+        const src = field.thumbnail_url || field.url;
+        // Presigned URLs change with every answer: reload the image only for another file.
+        if ((img.getAttribute("src") || "").split("?")[0] !== src.split("?")[0]) {
+          img.src = src;
+          link.href = field.url;
+        }
+        link.hidden = false;
+      }
+    });
+  }
+
   function init() {
+    document.querySelectorAll(".imageops-derived").forEach(derivedWidget);
     const panel = document.getElementById("imageops-progress");
     if (panel) { pollProgress(panel); }
     document.querySelectorAll(".imageops-same-scale").forEach(sameScale);
