@@ -22,7 +22,7 @@ from django_imageops.derived import DerivedImageState, derived_state, derived_st
 from django_imageops.fields import target_for
 from django_imageops.models import ImageJob, SourceImageHash
 from django_imageops.signal_handlers import queue_if_new_content
-from tests.jobs.support import make_image, photo
+from tests.jobs.support import make_image, photo, run_due_job
 from tests.testapp.models import Photo, Product
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_servers")]
@@ -128,7 +128,7 @@ def test_an_auto_field_queues_a_job_when_its_source_is_replaced(
     assert queue_if_new_content(Product, product.pk, "cutout") == []
 
 
-def test_only_the_declared_job_fills_a_derived_field(run, admin_client):
+def test_only_the_declared_job_fills_a_derived_field(run, sandbox):
     obj = photo(RED, name="coffee.png")
     field = Photo._meta.get_field("wide")
     assert field.declares("uncrop", "image", "clipdrop", {"left": 32, "right": 32})
@@ -150,18 +150,27 @@ def test_only_the_declared_job_fills_a_derived_field(run, admin_client):
     obj.refresh_from_db()
     assert obj.wide.name == ImageJob.objects.get(pk=declared.pk).result.name
 
-    # A PiktID 100/100 job may not claim the field...
-    with pytest.raises(Exception) as refused:
-        jobs.create_jobs(
-            "uncrop",
-            objects=[obj],
-            field="image",
-            provider="piktid",
-            params={"left": 100, "right": 100},
-            target_field="wide",
-        )
-    assert "target_field" in refused.value.message_dict
-    # ...and the admin's Uncrop action does not give it one: the banner stays Clipdrop's.
+    # A PiktID 100/100 job made for the field does not fill it on its own (it would have
+    # replaced the Clipdrop 32/32 image the field declares)...
+    sandbox.configure(piktid_delay=0)
+    [piktid] = run(
+        jobs.create_jobs,
+        "uncrop",
+        objects=[obj],
+        field="image",
+        provider="piktid",
+        params={"left": 100, "right": 100},
+        target_field="wide",
+    )
+    piktid = run_due_job(piktid)
+    assert piktid.status == "succeeded", piktid.error_message
+    assert (
+        "not applied to wide"
+        in piktid.events.get(kind="result_stored", message__startswith="not").message
+    )
+    obj.refresh_from_db()
+    assert obj.wide.name == ImageJob.objects.get(pk=declared.pk).result.name
+    # ...nor does another Clipdrop uncrop, which the admin's action gives no target.
     [other] = run(
         jobs.create_jobs,
         "uncrop",

@@ -75,9 +75,11 @@ def create_jobs(
             (``Provider.clean_params``), validated here.
         created_by: the user, or None.
         batch: a UUID shared by jobs queued together (None: no batch).
-        target_field: a field on the source model that the result fills on success; a
-            ``DerivedImageField`` must declare this job (``DerivedImageField.declares``: the
-            same source, operation, provider and parameters).
+        target_field: the field of the source model the result is for. It is filled on
+            success only when it is not a ``DerivedImageField``, or one that declares this job
+            (``DerivedImageField.declares``: the same source, operation, provider and
+            parameters); otherwise the result waits for a person to apply it
+            (``apply_result``).
         source_hashes: SHA-256 hex digests of the objects' source bytes, one per object in
             order, when the caller already computed them (the ``DerivedImageField`` handler):
             stored as ``source_hash`` so a job for the same content is recognised before it
@@ -214,21 +216,6 @@ def plan_jobs(
             if name == field and not isinstance(model_field, models.ImageField):
                 errors.setdefault(name, []).append(
                     _("%(model)s.%(name)s is not an image field.")
-                    % {"model": model._meta.verbose_name, "name": name}
-                )
-            # A derived field is filled on its own only by the job it declares (its
-            # ``declares``); a person applies any other result explicitly (apply_result).
-            declares = getattr(model_field, "declares", None)
-            if (
-                name == target_field
-                and declares
-                and not declares(operation, field, provider, cleaned)
-            ):
-                errors.setdefault("target_field", []).append(
-                    _(
-                        "%(model)s.%(name)s is made by another operation, provider or "
-                        "parameters: apply this job's result to it explicitly instead."
-                    )
                     % {"model": model._meta.verbose_name, "name": name}
                 )
         if errors:

@@ -232,14 +232,38 @@ def spool_answer(job: ImageJob, content: bytes, content_type: str, revision: int
 
 def succeeded(job: ImageJob) -> None:
     """What follows a success: ``job_succeeded`` after commit, and the result into the
-    job's ``target_field`` (a failure there is only recorded: the job succeeded)."""
+    job's ``target_field`` when that field declares the job (``fills_on_its_own``; else a
+    person applies it); a failure there is only recorded: the job succeeded."""
     send_on_commit(signals.job_succeeded, job)
     if job.target_field and job.source_object_id:
         try:
-            apply_result(job)
+            if fills_on_its_own(job):
+                apply_result(job)
+            else:
+                record_event(
+                    job,
+                    Kind.RESULT_STORED,
+                    f"not applied to {job.target_field}: the field is declared with another "
+                    "operation, provider or parameters; a person may apply it",
+                )
         except Exception as exc:
             logger.exception("applying the result of job %s failed", job.pk)
             record_event(job, Kind.ERROR, f"applying the result failed: {exc}", error_code="apply")
+
+
+def fills_on_its_own(job: ImageJob) -> bool:
+    """Whether ``job``'s result goes into its ``target_field`` without a person: the field is
+    not a derived image, or its declaration is the job's (the field's ``declares``: the same
+    source, operation, provider and parameters). Any other result waits to be applied."""
+    model = job.source_content_type.model_class() if job.source_content_type_id else None
+    try:
+        field = model._meta.get_field(job.target_field) if model else None
+    except FieldDoesNotExist:
+        return False
+    declares = getattr(field, "declares", None)
+    if declares is None:
+        return field is not None
+    return declares(job.operation, job.source_field, job.provider, job.params)
 
 
 def reuse(job: ImageJob, provider: Provider) -> bool:
