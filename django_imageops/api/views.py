@@ -31,6 +31,7 @@ from .openapi import (
     extend_schema_view,
 )
 from .permissions import IsActiveAuthenticated, IsJobOwnerOrStaff, visible_jobs
+from .schema import CREATE_EXAMPLES
 from .serializers import (
     ImageJobCreateSerializer,
     ImageJobSerializer,
@@ -223,9 +224,10 @@ class ImageJobViewSet(
             "would cost (the figures of the admin's cost line)."
         ),
         request={
-            "multipart/form-data": ImageJobUploadRequestSerializer,
             "application/json": ImageJobSourceRequestSerializer,
+            "multipart/form-data": ImageJobUploadRequestSerializer,
         },
+        examples=CREATE_EXAMPLES,
         responses={
             202: OpenApiResponse(ImageJobSerializer, description="Job queued."),
             200: OpenApiResponse(

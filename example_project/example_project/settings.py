@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served locally (no CDN)
     # Django 6 ships django.tasks; on 5.2 the django_tasks backport provides it.
     *([] if DJANGO6 else ["django_tasks"]),
     "django_tasks_db",
@@ -249,6 +250,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Image jobs on paid image-AI vendor APIs (django-imageops example project).",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: they work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGIN_URL = "admin:login"
