@@ -7,7 +7,7 @@ which the page (and a derived image's widget on its object's page) polls until t
   ``<id>/do/<button>/`` (POST, ``job_button_view``), and the change page's buttons
   (``job_buttons``): Retry, Cancel, Apply and Open in the editor, each offered by the job's
   state and its provider's capabilities, with the rules of the job list's actions
-  (``job_actions``).
+  (``job_actions``), to a user who may act on the job (``permissions.can_act_on_job``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .. import jobs
 from ..derived import derived_state
 from ..fields import DerivedImageField
 from ..models import ImageJob
+from ..permissions import can_act_on_job
 from ..vendors.errors import VendorError
 from .display import editor_url, format_duration, progress_words
 from .job_actions import (
@@ -170,10 +171,12 @@ class JobPageMixin:
         return JsonResponse(job_status(job))
 
     def job_buttons(self, request, job: ImageJob) -> list[JobButton]:
-        """The buttons ``job`` offers to this user: none without the change permission; else
-        each posted button whose rule allows it, and "Open in the editor" when the job's
-        provider ``supports_review`` and its image is there (``display.editor_url``)."""
-        if not self.has_change_permission(request, job):
+        """The buttons ``job`` offers to this user: none unless the user may act on it
+        (``permissions.can_act_on_job``: its creator, or staff with the change permission on
+        its source); else each posted button whose rule allows it, and "Open in the editor"
+        when the job's provider ``supports_review`` and its image is there
+        (``display.editor_url``)."""
+        if not can_act_on_job(request.user, job):
             return []
         info = self.opts.app_label, self.opts.model_name
         name = "{}:{}_{}_button".format(self.admin_site.name, *info)
@@ -188,12 +191,13 @@ class JobPageMixin:
         return buttons
 
     def job_button_view(self, request, object_id, button):
-        """POST: run one of ``POSTED_BUTTONS`` on the job (change permission), say what
-        happened (or why not), and go back to the job's page."""
+        """POST: run one of ``POSTED_BUTTONS`` on the job (for a user who may act on it:
+        ``permissions.can_act_on_job``), say what happened (or why not), and go back to the
+        job's page."""
         job = self._job_or_404(request, object_id)
         if button not in POSTED_BUTTONS:
             raise Http404(gettext("No such button."))
-        if not self.has_change_permission(request, job):
+        if not can_act_on_job(request.user, job):
             raise PermissionDenied
         posted = POSTED_BUTTONS[button]
         try:
