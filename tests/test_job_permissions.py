@@ -86,7 +86,7 @@ def retry_through_the_admin(person, job) -> bool:
         follow=True,
     )
     assert response.status_code == 200
-    return "1 job(s) queued again." in response.content.decode()
+    return "1 job queued again." in response.content.decode()
 
 
 def open_the_editor(person, job) -> bool:
