@@ -1,6 +1,9 @@
 """Who may use the REST API, and on what.
 
-- Every endpoint needs an authenticated, active user.
+- Every endpoint needs an authenticated, active user. An anonymous request gets 401 with the
+  ``WWW-Authenticate`` challenge of the first of the site's authentication classes that has one
+  (DRF's default pair: Basic's), not DRF's 403 whenever the first class (Session) has none
+  (``ChallengeMixin``); only a site whose classes have no challenge at all gets 403.
 - A user sees the jobs they created; staff (``is_staff``) see all jobs. Jobs a user may not
   see are filtered out of the queryset, so they answer 404, not 403.
 - Acting on a job (``cancel``, ``retry``) follows the rule of every interface,
@@ -24,6 +27,7 @@ from ..models import ImageJob
 from ..permissions import can_act_on_job, can_change, change_permission, is_job_creator
 
 __all__ = [
+    "ChallengeMixin",
     "IsActiveAuthenticated",
     "IsJobOwnerOrStaff",
     "can_act_on_job",
@@ -76,3 +80,19 @@ class IsJobOwnerOrStaff(IsActiveAuthenticated):
         if request.method not in SAFE_METHODS:
             return can_act_on_job(request.user, obj)
         return sees_all_jobs(request.user) or is_job_creator(request.user, obj)
+
+
+class ChallengeMixin:
+    """For API views: a request that is not authenticated answers 401 with the challenge of
+    the first authentication class that has one (e.g. ``Basic realm="api"`` after
+    ``SessionAuthentication``, which has none); DRF looks at the first class only and answers
+    403 when it has no challenge."""
+
+    def get_authenticate_header(self, request):
+        """The first non-empty ``authenticate_header`` of the request's authenticators, or
+        None (then DRF answers 403: RFC 9110 wants a challenge with every 401)."""
+        for authenticator in request.authenticators:
+            header = authenticator.authenticate_header(request)
+            if header:
+                return header
+        return None

@@ -377,9 +377,8 @@ class ImageJobCreateSerializer(serializers.Serializer):
         # Every parameter the client sent goes to the provider, which refuses the ones it does
         # not take ("Not a parameter of uncrop on piktid.") rather than ignore them: those
         # some provider declares (parsed by their fields) and any other key of the request.
-        # An empty optional field (null in JSON, an empty form field) is not given.
         raw_params = self._unknown_keys()
-        raw_params.update({key: attrs[key] for key in param_fields() if attrs.get(key) is not None})
+        raw_params.update({key: attrs[key] for key in param_fields() if key in attrs})
         try:
             params = runner.clean_params(raw_params)
         except DjangoValidationError as exc:

@@ -30,7 +30,7 @@ from .openapi import (
     extend_schema,
     extend_schema_view,
 )
-from .permissions import IsActiveAuthenticated, IsJobOwnerOrStaff, visible_jobs
+from .permissions import ChallengeMixin, IsActiveAuthenticated, IsJobOwnerOrStaff, visible_jobs
 from .schema import CREATE_EXAMPLES
 from .serializers import (
     ImageJobCreateSerializer,
@@ -155,6 +155,7 @@ _LOCATION = OpenApiParameter(
     ),
 )
 class ImageJobViewSet(
+    ChallengeMixin,
     JSONErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -333,7 +334,7 @@ class ImageJobViewSet(
             )
 
 
-class VendorCreditsViewSet(JSONErrorsMixin, viewsets.GenericViewSet):
+class VendorCreditsViewSet(ChallengeMixin, JSONErrorsMixin, viewsets.GenericViewSet):
     """Per-vendor credit balances as last reported by the vendors (staff only)."""
 
     permission_classes = [IsActiveAuthenticated, IsAdminUser]

@@ -338,3 +338,13 @@ def test_credits_are_staff_only(alice_client, staff_client):
         "month": zero,
         "budgets": [],
     }
+
+
+@pytest.mark.django_db
+def test_anonymous_requests_get_401_with_a_challenge(client):
+    # DRF's default authentication classes: Session (no challenge), then Basic.
+    for url in (JOBS_URL, CREDITS_URL):
+        response = client.get(url)
+        assert response.status_code == 401, url
+        assert response["WWW-Authenticate"] == 'Basic realm="api"'
+        assert response.json() == {"detail": "Authentication credentials were not provided."}
