@@ -22,6 +22,9 @@
   run its operation, or params the provider refuses (an unknown name, a value out of range).
 - ``django_imageops.W001``: the task backend is the ``ImmediateBackend`` while ``DEBUG`` is off:
   jobs run inside requests.
+- ``django_imageops.W002``: ``settings.LOGIN_URL`` is the admin's login page, which lets only
+  staff in, while the app's editor pages are installed: a job's creator who is not staff is
+  sent there and cannot log in.
 
 Nothing here names a vendor: the registry (``django_imageops.providers``) says what each needs.
 """
@@ -31,6 +34,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ValidationError
+from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch, reverse
 
 from . import providers
 from .amounts import parse_credits
@@ -259,5 +264,30 @@ def check_inline_tasks(app_configs=None, **kwargs):
                 "'Run jobs on workers')."
             ),
             id="django_imageops.W001",
+        )
+    ]
+
+
+@register(Tags.urls)
+def check_login_url(app_configs=None, **kwargs):
+    """W002 when ``LOGIN_URL`` is the admin's login page while the editor pages are installed
+    (``django_imageops.urls``): the admin refuses non-staff accounts, so a creator who is not
+    staff could never reach a job's editor page."""
+    try:
+        reverse(
+            "django_imageops:clippingmagic-editor", args=["00000000-0000-0000-0000-000000000000"]
+        )
+        admin_login = reverse("admin:login")
+    except NoReverseMatch:
+        return []
+    if str(resolve_url(settings.LOGIN_URL)).split("?", 1)[0] != admin_login:
+        return []
+    return [
+        Warning(
+            "LOGIN_URL is the admin's login page, which lets only staff in: a job's creator "
+            "who is not staff cannot log in to open its editor page.",
+            hint="Point LOGIN_URL at a login page of your site (e.g. django.contrib.auth's "
+            "LoginView at /accounts/login/).",
+            id="django_imageops.W002",
         )
     ]

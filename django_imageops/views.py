@@ -175,6 +175,8 @@ def _page_text() -> dict[str, str]:
         "callbackFailed": _("Could not tell the server about the result:"),
         "preparing": _("The image is being uploaded to ClippingMagic…"),
         "notEditable": _("This job cannot be edited any more."),
+        "stored": _("The result is stored. You can edit it again."),
+        "editAgain": _("Edit again"),
     }
 
 

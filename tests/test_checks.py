@@ -1,4 +1,5 @@
-"""System checks: missing credentials, unknown storage alias, no task backend."""
+"""System checks: missing credentials, unknown storage alias, no task backend, a login page that
+refuses non-staff creators."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.core import checks
 from django_imageops.checks import (
     check_credentials,
     check_inline_tasks,
+    check_login_url,
     check_providers,
     check_storage,
     check_tasks,
@@ -27,6 +29,7 @@ def test_the_test_settings_pass():
     # Django 6.1's JSONField check asks the database whether SQLite has JSON1 (a query):
     # without database access this passed only when another test's connection had cached it.
     assert check_credentials() + check_providers() + check_storage() + check_tasks() == []
+    assert check_login_url() == []
     all_ids = [
         m.id
         for m in checks.run_checks()
@@ -145,3 +148,12 @@ def test_immediate_backend_with_debug_or_a_worker_backend_does_not_warn(settings
     assert check_inline_tasks() == []
     settings.TASKS = {"default": {"BACKEND": "django_tasks_fennel.CeleryBackend"}}
     assert check_inline_tasks() == []
+
+
+@pytest.mark.parametrize("login_url", ["admin:login", "/admin/login/"])
+def test_login_url_at_the_admins_login_page(settings, login_url):
+    # The admin refuses non-staff accounts: a job's creator could never open its editor page.
+    settings.LOGIN_URL = login_url
+    assert ids(check_login_url()) == ["django_imageops.W002"]
+    settings.LOGIN_URL = "login"  # the site's own page (tests/urls.py)
+    assert check_login_url() == []

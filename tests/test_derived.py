@@ -23,7 +23,7 @@ from django_imageops.fields import target_for
 from django_imageops.models import ImageJob, SourceImageHash
 from django_imageops.signal_handlers import queue_if_new_content
 from tests.jobs.support import make_image, photo, run_due_job
-from tests.testapp.models import Photo, Product
+from tests.testapp.models import Listing, Photo, Product
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_servers")]
 
@@ -36,12 +36,12 @@ def state(obj, field="cutout") -> str:
 
 
 def cut_out(run, obj) -> ImageJob:
-    """A real remove_background job on ``obj.image`` filling ``cutout``."""
+    """A real remove_background job on ``obj``'s source image filling ``cutout``."""
     [job] = run(
         jobs.create_jobs,
         "remove_background",
         objects=[obj],
-        field="image",
+        field=obj._meta.get_field("cutout").source,
         params=AUTO_CLIP,
         target_field="cutout",
     )
@@ -80,27 +80,39 @@ def test_a_new_photo_makes_the_cutout_stale(run):
     assert state(obj) == DerivedImageState.READY
 
 
-def test_replacing_the_source_with_a_result_makes_the_other_images_stale(run):
-    obj = photo(RED, name="cat.png")
-    cut_out(run, obj)
-    [uncrop] = run(
+def listing(data=RED, name="cat.png") -> Listing:
+    obj = Listing(name=name)
+    obj.photo.save(name, ContentFile(data), save=True)
+    return obj
+
+
+def banner(run, obj, provider="clipdrop", offsets=32, target="banner") -> ImageJob:
+    """A real uncrop job on ``obj.photo`` (the job ``Listing.banner`` declares, by default)."""
+    [job] = run(
         jobs.create_jobs,
         "uncrop",
         objects=[obj],
-        field="image",
-        provider="clipdrop",
-        params={"left": 32, "right": 32},
-        target_field="wide",
+        field="photo",
+        provider=provider,
+        params={"left": offsets, "right": offsets},
+        target_field=target,
     )
-    uncrop.refresh_from_db()
+    job.refresh_from_db()
+    return job
+
+
+def test_replacing_the_source_with_a_result_makes_the_other_images_stale(run):
+    obj = listing()
+    cut_out(run, obj)
+    banner(run, obj)
     obj.refresh_from_db()
-    assert (state(obj), state(obj, "wide")) == ("ready", "ready")
+    assert (state(obj), state(obj, "banner")) == ("ready", "ready")
 
     # The job action "replace the source images with the results", on the cut-out job.
     cutout_job = ImageJob.objects.get(operation="remove_background")
     jobs.apply_result(cutout_job, replace_source=True)
     obj.refresh_from_db()
-    assert state(obj, "wide") == DerivedImageState.STALE
+    assert state(obj, "banner") == DerivedImageState.STALE
     assert state(obj) == DerivedImageState.STALE  # a cut-out of the old photo
 
 
@@ -129,69 +141,42 @@ def test_an_auto_field_queues_a_job_when_its_source_is_replaced(
 
 
 def test_only_the_declared_job_fills_a_derived_field(run, sandbox):
-    obj = photo(RED, name="coffee.png")
-    field = Photo._meta.get_field("wide")
-    assert field.declares("uncrop", "image", "clipdrop", {"left": 32, "right": 32})
-    assert field.declares("uncrop", "image", None, {"left": 32, "right": 32, "top": 0})
-    assert not field.declares("uncrop", "image", "piktid", {"left": 32, "right": 32})
-    assert not field.declares("uncrop", "image", "clipdrop", {"left": 100, "right": 100})
-    assert target_for(Photo, "uncrop", "image", "piktid", {"left": 100, "right": 100}) == ""
-    assert target_for(Photo, "uncrop", "image", "clipdrop", {"left": 32, "right": 32}) == "wide"
+    obj = listing(name="coffee.png")
+    field = Listing._meta.get_field("banner")
+    assert field.declares("uncrop", "photo", "clipdrop", {"left": 32, "right": 32})
+    assert field.declares("uncrop", "photo", None, {"left": 32, "right": 32, "top": 0})
+    assert not field.declares("uncrop", "photo", "piktid", {"left": 32, "right": 32})
+    assert not field.declares("uncrop", "photo", "clipdrop", {"left": 100, "right": 100})
+    assert target_for(Listing, "uncrop", "photo", "piktid", {"left": 100, "right": 100}) == ""
+    assert target_for(Listing, "uncrop", "photo", "clipdrop", {"left": 32, "right": 32}) == "banner"
 
-    [declared] = run(
-        jobs.create_jobs,
-        "uncrop",
-        objects=[obj],
-        field="image",
-        provider="clipdrop",
-        params={"left": 32, "right": 32},
-        target_field="wide",
-    )
+    declared = banner(run, obj)
     obj.refresh_from_db()
-    assert obj.wide.name == ImageJob.objects.get(pk=declared.pk).result.name
+    assert obj.banner.name == declared.result.name
 
     # A PiktID 100/100 job made for the field does not fill it on its own (it would have
     # replaced the Clipdrop 32/32 image the field declares)...
     sandbox.configure(piktid_delay=0)
-    [piktid] = run(
-        jobs.create_jobs,
-        "uncrop",
-        objects=[obj],
-        field="image",
-        provider="piktid",
-        params={"left": 100, "right": 100},
-        target_field="wide",
-    )
-    piktid = run_due_job(piktid)
+    piktid = run_due_job(banner(run, obj, provider="piktid", offsets=100))
     assert piktid.status == "succeeded", piktid.error_message
-    assert (
-        "not applied to wide"
-        in piktid.events.get(kind="result_stored", message__startswith="not").message
-    )
+    note = piktid.events.get(kind="result_stored", message__startswith="not applied")
+    assert "not applied to banner" in note.message
     obj.refresh_from_db()
-    assert obj.wide.name == ImageJob.objects.get(pk=declared.pk).result.name
+    assert obj.banner.name == declared.result.name
     # ...nor does another Clipdrop uncrop, which the admin's action gives no target.
-    [other] = run(
-        jobs.create_jobs,
-        "uncrop",
-        objects=[obj],
-        field="image",
-        provider="clipdrop",
-        params={"left": 10, "right": 10},
-    )
-    other.refresh_from_db()
+    other = banner(run, obj, offsets=10, target="")
     assert other.status == "succeeded" and other.target_field == ""
     obj.refresh_from_db()
-    assert obj.wide.name == ImageJob.objects.get(pk=declared.pk).result.name
-    assert state(obj, "wide") == DerivedImageState.READY
+    assert obj.banner.name == declared.result.name
+    assert state(obj, "banner") == DerivedImageState.READY
 
     # A person applies it explicitly: then it is the field's image.
-    jobs.apply_result(other, field="wide")
+    jobs.apply_result(other, field="banner")
     obj.refresh_from_db()
     other.refresh_from_db()
-    assert obj.wide.name == other.result.name and other.target_field == "wide"
+    assert obj.banner.name == other.result.name and other.target_field == "banner"
     event = other.events.get(kind="applied")
-    assert event.message == f"applied to testapp.Photo {obj.pk}: wide"
+    assert event.message == f"applied to testapp.Listing {obj.pk}: banner"
 
 
 def test_the_state_follows_the_latest_job(run):

@@ -8,12 +8,13 @@ its credits page in ``credits``; ``django_imageops.admin`` registers it on the d
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -41,6 +42,9 @@ from .display import (
 )
 from .job_actions import ImageJobActionsMixin
 from .job_page import JobPageMixin
+
+#: A search term that may be the start of a job's or a batch's UUID (hyphens left out).
+HEX_ID = re.compile(r"[0-9a-fA-F]{4,32}")
 
 #: Statuses shown as "queued" / "running" in the batch progress.
 PROGRESS_GROUPS = {
@@ -142,6 +146,7 @@ class ImageJobAdmin(JobPageMixin, ImageJobActionsMixin, CreditsViewMixin, admin.
     with the job's actions as buttons and a status that refreshes until the job ends."""
 
     list_display = (
+        "short_id",
         "status_badge",
         "operation",
         "provider",
@@ -153,7 +158,7 @@ class ImageJobAdmin(JobPageMixin, ImageJobActionsMixin, CreditsViewMixin, admin.
         "error_display",
         "created_at",
     )
-    list_display_links = ("status_badge",)
+    list_display_links = ("short_id", "status_badge")
     list_filter = (BatchFilter, "status", "operation", "provider", "created_at")
     list_select_related = ("source_content_type",)
     search_fields = ("=uuid", "=batch", "source_name", "error_message", "vendor_image_id")
@@ -273,6 +278,28 @@ class ImageJobAdmin(JobPageMixin, ImageJobActionsMixin, CreditsViewMixin, admin.
         """The status as a coloured badge (``status_badge``); ``imageops.js`` updates it on a batch
         page."""
         return status_badge(job)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's search (``search_fields``), plus jobs whose UUID or batch starts with a term
+        of 4 to 32 hexadecimal digits (hyphens ignored): the 8-character ids the lists show
+        find their jobs. The prefix lookup casts the UUID to text on PostgreSQL (no index)."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        prefixes = [
+            term.replace("-", "").lower()
+            for term in search_term.split()
+            if HEX_ID.fullmatch(term.replace("-", ""))
+        ]
+        if not prefixes:
+            return found, may_have_duplicates
+        by_id = Q()
+        for prefix in prefixes:
+            by_id |= Q(uuid__istartswith=prefix) | Q(batch__istartswith=prefix)
+        return found | queryset.filter(by_id), may_have_duplicates
+
+    @admin.display(description=_("job"), ordering="uuid")
+    def short_id(self, job):
+        """The first 8 characters of the job's UUID (the search finds a job by them)."""
+        return str(job.uuid)[:8]
 
     @admin.display(description=_("progress"))
     def progress_display(self, job):

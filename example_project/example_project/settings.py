@@ -256,7 +256,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-LOGIN_URL = "admin:login"
+# The site's login page (urls.py), for every active user: the ClippingMagic editor page sends a
+# job's creator there, and the admin's own login lets only staff in (check W002).
+LOGIN_URL = "login"
 
 LOGGING = {
     "version": 1,

@@ -47,10 +47,8 @@ def test_change_page_has_operation_buttons_on_the_photo_and_regenerate_on_the_cu
         assert f'data-form-url="{form_url(photo, operation, field="image")}"' in html
     regenerate = form_url(photo, "remove_background", field="image", target="cutout")
     assert f'data-form-url="{regenerate.replace("&", "&amp;")}"' in html
-    wide = form_url(photo, "uncrop", field="image", target="wide")
-    assert f'data-form-url="{wide.replace("&", "&amp;")}"' in html
     # The empty banner gets no buttons; the page loads the panel's and the forms' scripts.
-    assert html.count("button imageops-op-button ") == 6
+    assert html.count("button imageops-op-button ") == 5
     assert "django_imageops/inplace/inplace.js" in html
     assert "django_imageops/vendor/cropperjs/cropper.min.js" in html
 
@@ -77,10 +75,7 @@ def test_the_panel_form_for_one_object(admin_client, photo):
     assert 'class="imageops-form imageops-form-uncrop"' in html
     assert 'id="id_imageops-left"' in html  # ids apart from the change form's own
     assert 'data-width="64" data-height="48"' in html
-    assert 'name="target" value="wide"' in html  # Photo's uncrop field
-    # Photo has no crop field: a crop's result replaces the photo.
-    html = admin_client.get(form_url(photo, "crop", field="image")).content.decode()
-    assert 'name="target" value=""' in html
+    assert 'name="target" value=""' in html  # Photo has no uncrop field: the photo is replaced
 
 
 @pytest.mark.django_db

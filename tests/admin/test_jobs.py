@@ -76,6 +76,26 @@ def test_changelist_search_and_batch_filter(admin_client, photo):
     assert response.context["cl"].result_count == 0
 
 
+@pytest.mark.django_db
+def test_search_finds_the_8_character_ids_the_lists_show(admin_client, photo):
+    batch = uuid.uuid4()
+    in_batch = make_jobs(photo, 2, batch=batch)
+    other = make_jobs(photo, 3)
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    short = str(other[0].uuid)[:8]
+    assert f">{short}</a>" in html  # the list shows it...
+
+    def found(term):
+        response = admin_client.get(reverse(CHANGELIST), {"q": term})
+        return {job.pk for job in response.context["cl"].result_list}
+
+    assert found(short) == {other[0].pk}  # ...and the search finds it
+    assert found(short.upper()) == {other[0].pk}
+    assert found(str(batch)[:8]) == {job.pk for job in in_batch}
+    assert found(str(other[1].uuid)) == {other[1].pk}  # the whole UUID, hyphens and all
+    assert found("zzzzzzzz") == set()
+
+
 def _render(client) -> tuple[int, int]:
     with CaptureQueriesContext(connection) as queries, S3RequestCounter() as s3:
         response = client.get(reverse(CHANGELIST))

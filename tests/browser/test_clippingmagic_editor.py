@@ -272,7 +272,8 @@ def test_clippingmagic_editor_review_with_the_sandbox_clippingmagic_js(
     open_editor, screenshot, sandbox, s3
 ):
     """The same page with the sandbox's ClippingMagic.js stand-in (what ``make serve`` uses):
-    a person clicks Save in its overlay, twice; each save becomes a new stored result."""
+    a person clicks Save in its overlay, which closes (issue 14 bug 9), then "Edit again" and
+    Save once more; each save becomes a new stored result."""
     user = make_user("creator")
     job = create_review_job(user=user)
     editor = open_editor(user, job, stub=False)
@@ -283,7 +284,12 @@ def test_clippingmagic_editor_review_with_the_sandbox_clippingmagic_js(
     first = job.result.name
     assert job.vendor_result_revision == 1
 
+    # Saving closed the editor: the stored result is not covered, and "Edit again" reopens it.
+    assert page.locator("#clippingmagic-editor").count() == 0
+    assert page.locator("#imageops-editor-result-image").is_visible()
+    assert page.locator("#imageops-editor-open").inner_text() == "Edit again"
     first_src = page.get_attribute("#imageops-editor-result-image", "src")
+    page.click("#imageops-editor-open")
     page.click("[data-clippingmagic=save]")
     page.wait_for_function(
         "src => document.getElementById('imageops-editor-result-image').src !== src",
@@ -293,6 +299,52 @@ def test_clippingmagic_editor_review_with_the_sandbox_clippingmagic_js(
     job.refresh_from_db()
     assert job.vendor_result_revision == 2
     assert job.result.name != first
-    page.click("[data-clippingmagic=close]")
     assert page.locator("#imageops-editor-open").is_visible()
     screenshot(editor.page, "saved-twice")
+
+
+def test_a_creator_who_is_not_staff_logs_in_through_login_url_and_edits(
+    chromium_browser, live_server, sandbox, s3, screenshot
+):
+    """Issue 14, bugs 8 and 9, at 1280 and 390 pixels wide: the creator of a review job, not
+    staff, follows the job's editor URL, logs in through the site's ``LOGIN_URL`` (the admin's
+    login would refuse them) and clips the image with the sandbox's ClippingMagic.js; the
+    editor closes on Save and the stored result shows; back on the page later, the editor does
+    not pop up again."""
+    from tests.browser.conftest import at_narrow_width, fully_visible
+
+    creator = make_user("creator")  # password "pw", not staff
+    job = create_review_job(user=creator)
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        editor = reverse("django_imageops:clippingmagic-editor", args=[job.uuid])
+        page.goto(live_server.url + editor)
+        assert page.url.startswith(f"{live_server.url}{django_settings.LOGIN_URL}?next=")
+        page.fill("#id_username", "creator")
+        page.fill("#id_password", "pw")
+        page.click("input[type=submit]")
+        page.wait_for_url(f"**{editor}")
+        page.click("[data-clippingmagic=save]")
+        page.wait_for_selector('#imageops-editor[data-state="result-stored"]')
+        page.wait_for_function(
+            "document.getElementById('imageops-editor-result-image').naturalWidth > 0"
+        )
+        assert page.locator("#clippingmagic-editor").count() == 0  # the overlay closed
+        assert fully_visible(page, "#imageops-editor-result-image") == [True]
+        screenshot(page, "1280-saved")
+        job.refresh_from_db()
+        assert job.status == ImageJob.Status.SUCCEEDED and job.vendor_result_revision == 1
+
+        at_narrow_width(page)  # the page of a job with a result, opened again
+        page.wait_for_selector('#imageops-editor[data-state="result-stored"]')
+        page.wait_for_function(
+            "document.getElementById('imageops-editor-result-image').naturalWidth > 0"
+        )
+        assert page.locator("#clippingmagic-editor").count() == 0  # no editor popping up
+        assert page.locator("#imageops-editor-open").inner_text() == "Edit again"
+        assert fully_visible(page, "#imageops-editor-result-image") == [True]
+        screenshot(page, "390-reopened")
+    finally:
+        context.close()

@@ -7,9 +7,8 @@ from django_imageops.fields import DerivedImageField
 
 
 class Photo(models.Model):
-    """A model with two ImageFields, like a site's own catalogue model, a derived cut-out that
-    a Remove background job on ``image`` fills and a ``wide`` image that a Clipdrop uncrop of
-    32 pixels on each side fills (both queued by hand: ``auto=False``)."""
+    """A model with two ImageFields, like a site's own catalogue model, and a derived cut-out
+    that a Remove background job on ``image`` fills (queued by hand: ``auto=False``)."""
 
     title = models.CharField(max_length=100, blank=True)
     image = models.ImageField(upload_to="photos/")
@@ -18,13 +17,6 @@ class Photo(models.Model):
         source="image",
         operation="remove_background",
         params={"mode": "auto", "test": True},
-    )
-    #: Uncrop on Clipdrop, 32 pixels on each side: only such a job fills it on its own.
-    wide = DerivedImageField(
-        source="image",
-        operation="uncrop",
-        provider="clipdrop",
-        params={"left": 32, "right": 32},
     )
 
     def __str__(self):
@@ -72,3 +64,23 @@ class Picture(models.Model):
 
     def __str__(self):
         return self.name or f"Picture {self.pk}"
+
+
+class Listing(models.Model):
+    """Like the example shop's product: a photo, its cut-out and a banner that only a Clipdrop
+    uncrop of 32 pixels on each side fills on its own (both queued by hand)."""
+
+    name = models.CharField(max_length=100, blank=True)
+    photo = models.ImageField(upload_to="listings/")
+    cutout = DerivedImageField(
+        source="photo", operation="remove_background", params={"mode": "auto", "test": True}
+    )
+    banner = DerivedImageField(
+        source="photo",
+        operation="uncrop",
+        provider="clipdrop",
+        params={"left": 32, "right": 32},
+    )
+
+    def __str__(self):
+        return self.name or f"Listing {self.pk}"

@@ -9,7 +9,8 @@
  *
  * Instead of the real editor it shows a small overlay for the current image: "Save" asks the
  * sandbox to store a new result (POST /_sandbox/clippingmagic/{id}/edit, which bumps
- * resultRevision) and then calls callback({event: "result-generated", image: {id, secret}});
+ * resultRevision) and then calls callback({event: "result-generated", image: {id, secret}}),
+ * closing the overlay when it edits one image (the person is done, as with the real editor);
  * with several images, "Previous" and "Next" move between them; "Close" calls
  * callback({event: "editor-exit"}). A failed save calls callback({event: "error", error: {...}}).
  */
@@ -137,6 +138,9 @@
         }).then(function (data) {
           status.textContent = "Saved (revision " + data.image.resultRevision + ")";
           save.disabled = false;
+          if (images.length === 1) {
+            closeOverlay();  // one image: saving it is done, as in the real editor
+          }
           callback({event: "result-generated", image: {id: image.id, secret: image.secret}});
         }, function (err) {
           save.disabled = false;

@@ -5,8 +5,10 @@
  *   {apiId, image: {id, secret} | null, locale, status, resultRevision,
  *    callbackUrl, statusUrl, pollInterval (s), pollTimeout (s), text: {...}}
  * Flow: ClippingMagic.initialize({apiId}) -> browser-feature errors are shown instead of the
- * editor; else ClippingMagic.edit({image, locale}, callback). On "result-generated" the image id
- * is POSTed (X-CSRFToken) to callbackUrl, which enqueues the download; the page then polls
+ * editor; else ClippingMagic.edit({image, locale}, callback), at once for a job waiting for the
+ * editor, on the "Edit again" button for a job that has a stored result. On
+ * "result-generated" the image id is POSTed (X-CSRFToken) to callbackUrl, which enqueues the
+ * download; the page then polls
  * statusUrl until a newer result revision is stored and shows it. "editor-exit" leaves the job
  * waiting; "error" is shown and POSTed so that it is recorded on the job.
  */
@@ -120,6 +122,13 @@
     progressEl.hidden = true;
     setMessage(text.downloaded);
     setState("result-stored");
+    offerToEditAgain();
+  }
+
+  /* The result is stored: the editor stays closed; a button opens it again. */
+  function offerToEditAgain() {
+    openButton.textContent = text.editAgain;
+    openButton.hidden = false;
   }
 
   /* Poll the status endpoint until a newer result revision is stored (or the job failed). */
@@ -267,6 +276,13 @@
       return;
     }
     openButton.addEventListener("click", openEditor);
+    if (config.status === "succeeded") {
+      // A stored result: show it; the editor opens only when asked (not on every visit).
+      setMessage(text.stored);
+      setState("result-stored");
+      offerToEditAgain();
+      return;
+    }
     openEditor();
   }
 
