@@ -152,45 +152,29 @@ def live_server(request, django_db_setup):
 
 @pytest.fixture
 def admin_browser(chromium_browser, live_server):
-    """``open(path, user=None, width=1280)``: a page logged in (through its session cookie, no
-    login form) as ``user`` (default: a new superuser), at ``path`` of the live server. Each
-    call is a new browser context, closed after the test."""
+    """``open(path, user=None, width=1280)``: a page logged in (``support.open_page``: its
+    session cookie, no login form) as ``user`` (default: a superuser ``admin``), at ``path`` of
+    the live server. Each call is a new browser context, closed after the test."""
     from django.contrib.auth import get_user_model
-    from django.test import Client
 
-    contexts = []
+    from tests.browser.support import close_page, open_page
 
-    def open_page(path: str, user=None, width: int = 1280):
+    opened = []
+
+    def open_at(path: str, user=None, width: int = 1280):
         if user is None:
             model = get_user_model()
             user = model.objects.filter(username="admin").first() or model.objects.create_superuser(
                 "admin", "admin@example.com", "pw"
             )
-        client = Client()
-        client.force_login(user)
-        context = chromium_browser.new_context(viewport={"width": width, "height": 900})
-        contexts.append(context)
-        context.add_cookies(
-            [
-                {
-                    "name": "sessionid",
-                    "value": client.cookies["sessionid"].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
-        page = context.new_page()
-        page.set_default_timeout(20_000)
+        context, page = open_page(chromium_browser, live_server, width, user)
+        opened.append((context, page))
         page.goto(live_server.url + path)
         return page
 
-    yield open_page
-    for context in contexts:
-        with contextlib.suppress(Exception):
-            context.pages[0].goto("about:blank")
-        context.close()
-    if contexts:
-        time.sleep(0.3)
+    yield open_at
+    for context, page in opened:
+        close_page(context, page)
 
 
 #: JavaScript: whether every element matching a selector is entirely visible: inside the

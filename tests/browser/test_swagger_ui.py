@@ -1,7 +1,8 @@
 """Swagger UI of the REST API in a real browser with no network (every request to another
 host is aborted), at 1280 and 390 pixels wide: its files come from drf-spectacular-sidecar,
 and "Try it out" on ``POST jobs/`` as multipart leaves the parameters of other operations
-empty, so that a crop sent as it is prefilled, plus its own numbers, is queued (202).
+empty, so that a crop sent as it is prefilled, plus its own numbers, is queued (202); the API
+answers JSON errors to a browser too (a malformed UUID: 404; anonymous: 401).
 
 Everything is real: ``live_server``, the vendor sandbox, moto S3, Debian Chromium.
 """
@@ -70,6 +71,16 @@ def test_swagger_ui_offline_and_try_it_out_multipart(
     assert status.first.inner_text().strip() == "202", answer.first.inner_text()
     job = ImageJob.objects.get()
     assert (job.operation, job.params) == ("crop", {"x": 10, "y": 10, "width": 50, "height": 40})
+
+    # Bug 10: a malformed UUID answers a JSON 404; an anonymous request 401 with a challenge.
+    answer = page.context.request.get(f"{live_server.url}/api/imageops/jobs/not-a-uuid/")
+    assert answer.status == 404 and answer.json() == {"detail": "Not found."}
+    anonymous = page.context.browser.new_context()
+    try:
+        answer = anonymous.request.get(f"{live_server.url}/api/imageops/jobs/")
+        assert answer.status == 401 and answer.headers["www-authenticate"] == 'Basic realm="api"'
+    finally:
+        anonymous.close()
 
     at_narrow_width(page)
     page.wait_for_selector(f"{CREATE} .opblock-summary")

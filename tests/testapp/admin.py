@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from django_imageops.admin import ImageJobInline, ImageOpsAdminMixin
 
-from .models import Photo, Picture, Product
+from .models import Listing, Photo, Picture, Product
 
 
 @admin.register(Photo)
@@ -20,4 +20,10 @@ class ProductAdmin(ImageOpsAdminMixin, admin.ModelAdmin):
 
 @admin.register(Picture)
 class PictureAdmin(ImageOpsAdminMixin, admin.ModelAdmin):
+    inlines = [ImageJobInline]
+
+
+@admin.register(Listing)
+class ListingAdmin(ImageOpsAdminMixin, admin.ModelAdmin):
+    imageops_fields = ["photo"]
     inlines = [ImageJobInline]
