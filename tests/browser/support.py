@@ -63,13 +63,18 @@ def make_photos(*specs) -> list[Photo]:
     return photos
 
 
-def start_action(page, live_server, changelist: str, objects, action: str) -> None:
-    """Tick ``objects`` on the changelist and run ``action`` (lands on its intermediate page)."""
-    page.goto(f"{live_server.url}{changelist}")
+def tick_and_run(page, objects, action: str) -> None:
+    """On the changelist shown, tick ``objects`` and run ``action``."""
     for obj in objects:
         page.check(f'input[name="_selected_action"][value="{obj.pk}"]')
     page.select_option('select[name="action"]', action)
     page.click('button[name="index"]')
+
+
+def start_action(page, live_server, changelist: str, objects, action: str) -> None:
+    """Tick ``objects`` on the changelist and run ``action`` (lands on its intermediate page)."""
+    page.goto(f"{live_server.url}{changelist}")
+    tick_and_run(page, objects, action)
     page.wait_for_selector(".imageops-form")
 
 

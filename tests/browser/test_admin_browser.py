@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 
 from django_imageops.models import ImageJob
+from tests.browser.support import tick_and_run
 from tests.conftest import make_image
 from tests.testapp.models import Photo
 
@@ -49,10 +50,7 @@ def log_in(page, live_server, next_path: str) -> None:
 
 def run_action(page, photos, action: str) -> None:
     """Tick ``photos`` on the changelist and run ``action`` (lands on its intermediate page)."""
-    for photo in photos:
-        page.check(f'input[name="_selected_action"][value="{photo.pk}"]')
-    page.select_option('select[name="action"]', action)
-    page.click('button[name="index"]')
+    tick_and_run(page, photos, action)
     page.wait_for_selector("#imageops-action-form")
 
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django_imageops import jobs
 from django_imageops.models import ImageJob
 from tests.browser.conftest import at_narrow_width
+from tests.browser.support import tick_and_run
 from tests.jobs.support import fresh_limits, noisy_image
 from tests.testapp.models import Listing
 
@@ -32,10 +33,7 @@ def listing(name: str, width: int, height: int) -> Listing:
 
 def act(page, jobs_, action: str) -> str:
     """Tick ``jobs_`` on the job list, run ``action``; the messages' text."""
-    for job in jobs_:
-        page.check(f'input[name="_selected_action"][value="{job.pk}"]')
-    page.select_option('select[name="action"]', action)
-    page.click('button[name="index"]')
+    tick_and_run(page, jobs_, action)
     page.wait_for_selector("ul.messagelist")
     return page.inner_text("ul.messagelist")
 
@@ -45,43 +43,22 @@ def test_job_list_thumbnails_names_search_and_applying(
 ):
     fresh_limits(settings)
     coffee = listing("Coffee", 400, 300)
-    # The uncrop Listing.banner declares (Clipdrop, 32 on each side) fills it on its own...
-    [declared] = run(
-        jobs.create_jobs,
-        "uncrop",
-        objects=[coffee],
-        field="photo",
-        provider="clipdrop",
-        params={"left": 32, "right": 32},
-        target_field="banner",
-    )
-    # ...another one (other offsets, no target, as the admin's action queues it) does not.
-    [other] = run(
-        jobs.create_jobs,
-        "uncrop",
-        objects=[coffee],
-        field="photo",
-        provider="clipdrop",
-        params={"left": 100, "right": 100},
-    )
+
+    def queue(operation, params, **kwargs) -> ImageJob:
+        """A job on the listing's photo, run at once."""
+        [job] = run(
+            jobs.create_jobs, operation, objects=[coffee], field="photo", params=params, **kwargs
+        )
+        return ImageJob.objects.get(pk=job.pk)
+
+    # The uncrop Listing.banner declares (Clipdrop, 32 on each side) fills it on its own;
+    # another one (other offsets, no target, as the admin's action queues it) does not.
+    uncrop = {"provider": "clipdrop"}
+    declared = queue("uncrop", {"left": 32, "right": 32}, target_field="banner", **uncrop)
+    other = queue("uncrop", {"left": 100, "right": 100}, **uncrop)
     # A crop the listing has no field for, and one whose box leaves the image (invalid_input).
-    [crop] = run(
-        jobs.create_jobs,
-        "crop",
-        objects=[coffee],
-        field="photo",
-        params={"x": 0, "y": 0, "width": 360, "height": 240},
-    )
-    [bad] = run(
-        jobs.create_jobs,
-        "crop",
-        objects=[coffee],
-        field="photo",
-        params={"x": 300, "y": 200, "width": 360, "height": 240},
-    )
-    declared, other, crop, bad = (
-        ImageJob.objects.get(pk=j.pk) for j in (declared, other, crop, bad)
-    )
+    crop = queue("crop", {"x": 0, "y": 0, "width": 360, "height": 240})
+    bad = queue("crop", {"x": 300, "y": 200, "width": 360, "height": 240})
     assert [j.status for j in (declared, other, crop)] == ["succeeded"] * 3
     assert (bad.status, bad.error_code) == ("failed", "invalid_input")
     coffee.refresh_from_db()
