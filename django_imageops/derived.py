@@ -57,10 +57,10 @@ class DerivedImageState:
         FAILED: _("The latest job making it failed."),
     }
 
-    _UNFINISHED = {
-        ImageJob.Status.PENDING: QUEUED,
-        ImageJob.Status.RUNNING: RUNNING,
-        ImageJob.Status.WAITING_FOR_EDITOR: WAITING,
+    _UNFINISHED: dict[str, str] = {
+        ImageJob.Status.PENDING.value: QUEUED,
+        ImageJob.Status.RUNNING.value: RUNNING,
+        ImageJob.Status.WAITING_FOR_EDITOR.value: WAITING,
     }
 
     @classmethod

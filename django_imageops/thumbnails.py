@@ -69,9 +69,9 @@ def make_thumbnail(content: bytes) -> bytes | None:
     if size <= 0:
         return None
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            image.draft(None, (size, size))  # JPEG: decode at a reduced scale
-            image = ImageOps.exif_transpose(image)
+        with Image.open(io.BytesIO(content)) as opened:
+            opened.draft(None, (size, size))  # JPEG: decode at a reduced scale
+            image: Image.Image = ImageOps.exif_transpose(opened)
             if image.mode not in ("RGB", "RGBA", "L", "LA"):
                 has_alpha = image.mode in ("P", "PA") and "transparency" in image.info
                 image = image.convert("RGBA" if has_alpha or "A" in image.mode else "RGB")

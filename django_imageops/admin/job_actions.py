@@ -66,7 +66,7 @@ def apply_field(job: ImageJob) -> str:
     select_related on the admin's pages)."""
     if job.target_field:
         return job.target_field
-    model = job.source_content_type.model_class() if job.source_content_type_id else None
+    model = source_model(job)
     if model is None or not job.source_field:
         return ""
     matches = [
@@ -77,13 +77,20 @@ def apply_field(job: ImageJob) -> str:
     return matches[0] if len(matches) == 1 else ""
 
 
+def source_model(job: ImageJob):
+    """The model class of the job's source object, or None (an upload, a model gone)."""
+    content_type = job.source_content_type if job.source_content_type_id else None
+    return content_type.model_class() if content_type is not None else None
+
+
 def apply_field_label(job: ImageJob, name: str) -> str:
     """The verbose name of field ``name`` of the job's source model ("cut-out"), or ``name``."""
-    model = job.source_content_type.model_class() if job.source_content_type_id else None
+    model = source_model(job)
     try:
-        return str(model._meta.get_field(name).verbose_name) if model else name
+        field = model._meta.get_field(name) if model else None
     except FieldDoesNotExist:
         return name
+    return str(getattr(field, "verbose_name", name))
 
 
 def apply_refusal(job: ImageJob) -> str:

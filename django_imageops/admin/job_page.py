@@ -30,6 +30,7 @@ from ..fields import DerivedImageField
 from ..models import ImageJob
 from ..permissions import can_act_on_job
 from ..vendors.errors import VendorError
+from .base import ModelAdminMixin
 from .display import editor_url, format_duration, progress_words
 from .job_actions import (
     apply_field,
@@ -40,6 +41,9 @@ from .job_actions import (
     can_retry,
     retry_or_refuse,
 )
+
+#: The job page's template (Django's change form, with the buttons and the status polling).
+JOB_PAGE_TEMPLATE = "django_imageops/admin/imagejob/change_form.html"
 
 
 def job_status(job: ImageJob) -> dict[str, Any]:
@@ -135,10 +139,9 @@ def _refuse(reason: str):
     raise ValueError(reason)
 
 
-class JobPageMixin:
-    """The change page of ``ImageJobAdmin``: buttons at the top and a status that refreshes."""
-
-    change_form_template = "django_imageops/admin/imagejob/change_form.html"
+class JobPageMixin(ModelAdminMixin):
+    """The change page of ``ImageJobAdmin``: buttons at the top and a status that refreshes
+    (``ImageJobAdmin`` sets ``change_form_template = JOB_PAGE_TEMPLATE``)."""
 
     def job_page_urls(self) -> list:
         """``<id>/status/`` (JSON) and ``<id>/do/<button>/`` (POST); before Django's

@@ -41,7 +41,7 @@ from .display import (
     thumbnail,
 )
 from .job_actions import ImageJobActionsMixin
-from .job_page import JobPageMixin
+from .job_page import JOB_PAGE_TEMPLATE, JobPageMixin
 
 #: A search term that may be the start of a job's or a batch's UUID (hyphens left out).
 HEX_ID = re.compile(r"[0-9a-fA-F]{4,32}")
@@ -166,6 +166,7 @@ class ImageJobAdmin(JobPageMixin, ImageJobActionsMixin, CreditsViewMixin, admin.
     list_per_page = 100
     inlines = (ImageJobEventInline,)
     change_list_template = "django_imageops/admin/imagejob/change_list.html"
+    change_form_template = JOB_PAGE_TEMPLATE
     actions = (
         "retry_jobs",
         "cancel_jobs",

@@ -255,7 +255,8 @@ def fills_on_its_own(job: ImageJob) -> bool:
     """Whether ``job``'s result goes into its ``target_field`` without a person: the field is
     not a derived image, or its declaration is the job's (the field's ``declares``: the same
     source, operation, provider and parameters). Any other result waits to be applied."""
-    model = job.source_content_type.model_class() if job.source_content_type_id else None
+    content_type = job.source_content_type if job.source_content_type_id else None
+    model = content_type.model_class() if content_type is not None else None
     try:
         field = model._meta.get_field(job.target_field) if model else None
     except FieldDoesNotExist:
