@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('django_imageops', '0003_identical_work_in_flight'),
+        ('django_imageops', '0004_credits_estimated_usage_budgets'),
     ]
 
     operations = [
