@@ -13,7 +13,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from django_imageops.conf import get_storage
 from django_imageops.models import ImageJob, ImageJobEvent, VendorCredits
