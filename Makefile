@@ -3,6 +3,9 @@
 #   make demo   runs every operation x provider on the sample photos (embedded sandbox + S3)
 #   make serve  the example project with the embedded sandbox + S3, and an admin user
 #   make docs   installs .[docs] too, builds docs/ into docs/_build/html (warnings are errors)
+#   make messages         extracts marked strings into the fr/de/es catalogues, lists what is
+#                         left to translate (needs GNU gettext: apt-get install gettext)
+#   make compilemessages  compiles the catalogues into the .mo files the package ships
 PYTHON ?= python3
 VENV ?= .venv
 # Optional pip requirement for Django itself, e.g. DJANGO='Django~=6.1.0'
@@ -14,7 +17,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: install test lint docs demo serve sandbox benchmarks clean
+.PHONY: install test lint docs messages compilemessages demo serve sandbox benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +43,13 @@ docs: $(DOCS_STAMP)
 	rm -rf docs/_build
 	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 	@echo "docs/_build/html/index.html"
+
+# docs/development.md#translations
+messages: $(STAMP)
+	$(BIN)/python -m tests.i18n.catalogues
+
+compilemessages: $(STAMP)
+	$(BIN)/python -m tests.i18n.catalogues --compile
 
 demo: $(STAMP)
 	$(BIN)/python example_project/manage.py imageops_demo

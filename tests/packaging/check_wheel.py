@@ -47,6 +47,7 @@ WHEEL_MUST_HAVE = [
     "django_imageops/migrations/0001_initial.py",
     "django_imageops/templates/django_imageops/clippingmagic/editor.html",
     "django_imageops/static/django_imageops/clippingmagic/editor.js",
+    *(f"django_imageops/locale/{lang}/LC_MESSAGES/django.mo" for lang in ("fr", "de", "es")),
 ]
 
 
