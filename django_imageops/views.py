@@ -177,6 +177,8 @@ def _page_text() -> dict[str, str]:
         "notEditable": _("This job cannot be edited any more."),
         "stored": _("The result is stored. You can edit it again."),
         "editAgain": _("Edit again"),
+        # The stored result's size: the script puts in %(width)s and %(height)s (pixels).
+        "size": _("%(width)s × %(height)s px"),  # noqa: RUF001 (the sign is meant)
     }
 
 

@@ -18,15 +18,16 @@ from tests.testapp.models import Photo
 WIDTHS = [pytest.param(1280, id="1280px"), pytest.param(390, id="390px")]
 
 
-def open_page(browser, live_server, width: int, user=None):
+def open_page(browser, live_server, width: int, user=None, locale: str = "en-US"):
     """A new context ``width`` pixels wide, logged in as ``user`` (a new superuser by default)
-    through a session cookie; returns ``(context, page)``."""
+    through a session cookie, its browser asking for ``locale`` (``Accept-Language``); returns
+    ``(context, page)``."""
     if user is None:
         user = User.objects.create_superuser("admin", "admin@example.com", "pw")
     client = Client()
     client.force_login(user)
     context = browser.new_context(
-        locale="en-US", viewport={"width": width, "height": 900}, device_scale_factor=1
+        locale=locale, viewport={"width": width, "height": 900}, device_scale_factor=1
     )
     context.add_cookies(
         [

@@ -58,15 +58,23 @@ def distinctive_key(settings, sandbox):
 
 
 class EditorPage:
-    """A browser page logged in as ``user`` with ClippingMagic.js stubbed; records every
-    response's body and headers."""
+    """A browser page (``width`` pixels wide, asking for ``locale``) logged in as ``user`` with
+    ClippingMagic.js stubbed; records every response's body and headers."""
 
     def __init__(
-        self, browser, live_server, user, sandbox, next_event="result-generated", stub=True
+        self,
+        browser,
+        live_server,
+        user,
+        sandbox,
+        next_event="result-generated",
+        stub=True,
+        locale="en-US",
+        width=1100,
     ):
         client = Client()
         client.force_login(user)
-        self.context = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 800})
+        self.context = browser.new_context(locale=locale, viewport={"width": width, "height": 800})
         self.context.add_cookies(
             [
                 {

@@ -117,7 +117,9 @@
 
   function showResult(data) {
     resultImage.src = data.result.url;
-    resultCaption.textContent = data.result.width + " × " + data.result.height + " px";
+    resultCaption.textContent = (text.size || "%(width)s × %(height)s px")
+      .split("%(width)s").join(String(data.result.width))
+      .split("%(height)s").join(String(data.result.height));
     resultFigure.hidden = false;
     progressEl.hidden = true;
     setMessage(text.downloaded);
