@@ -321,6 +321,32 @@ def reuse(job: ImageJob, provider: Provider) -> bool:
     return True
 
 
+def set_dimension_fields(obj, field_name: str, job: ImageJob, content: bytes) -> list[str]:
+    """Set the ``width_field``/``height_field`` of ``obj``'s ImageField ``field_name`` to the
+    size of the result that replaced its file: the job's recorded ``result_width``/
+    ``result_height`` (pixels), else the size Pillow reads from ``content``. Django's own update
+    cannot be relied on here: it reads the size from the content after the storage saved it, and
+    some storages (django-storages' S3) close that content, leaving ``None``.
+
+    Returns:
+        The names of the fields set (for ``save(update_fields=...)``); empty when the field
+        has no dimension fields.
+    """
+    field = obj._meta.get_field(field_name)
+    names = [name for name in (field.width_field, field.height_field) if name]
+    if not names:
+        return []
+    width, height = job.result_width, job.result_height
+    if not (width and height):
+        size = describe(content)
+        width, height = size["result_width"], size["result_height"]
+    if field.width_field:
+        setattr(obj, field.width_field, width)
+    if field.height_field:
+        setattr(obj, field.height_field, height)
+    return names
+
+
 def apply_result(job: ImageJob, *, field: str = "", replace_source: bool = False) -> None:
     """Put a succeeded job's result where it belongs on the source object.
 
@@ -329,8 +355,9 @@ def apply_result(job: ImageJob, *, field: str = "", replace_source: bool = False
       the imageops storage) gets the stored result name, no copy. A chosen ``field`` becomes
       the job's ``target_field``.
     - ``replace_source=True`` also replaces the source ImageField's file with a copy of the
-      result saved on that field's storage; the original file stays on its storage, named in
-      ``job.source_name``.
+      result saved on that field's storage, and its ``width_field``/``height_field`` with the
+      result's size (``set_dimension_fields``); the original file stays on its storage, named
+      in ``job.source_name``.
 
     Raises:
         ValueError: the job has not succeeded or has no result, its source is an upload or
@@ -364,6 +391,7 @@ def apply_result(job: ImageJob, *, field: str = "", replace_source: bool = False
         source = getattr(obj, job.source_field)
         source.save(base, ContentFile(content), save=False)
         update_fields.append(job.source_field)
+        update_fields += set_dimension_fields(obj, job.source_field, job, content)
         # The new source's hash from the bytes in hand: the images derived from the source
         # know they are stale (and auto ones requeue) without reading it back.
         SourceImageHash.record(obj, job.source_field, source.name, sha256(content).hexdigest())

@@ -128,3 +128,23 @@ def test_the_result_fills_a_derived_image_field_without_a_copy(run, sandbox, s3)
     # field's own folder.
     expected = [job.result.name] + ([job.result_thumbnail.name] if job.result_thumbnail else [])
     assert sorted(k for k in keys if str(job.uuid) in k or "cutout" in k) == sorted(expected)
+
+
+def test_replacing_the_source_updates_its_width_and_height_fields(run, sandbox, s3):
+    from django.core.files.base import ContentFile
+
+    from django_imageops.conf import get_storage
+    from tests.testapp.models import Picture
+
+    name = get_storage().save("pictures/wide.png", ContentFile(make_image(100, 50)))
+    picture = Picture.objects.create(name="Wide", image=name, width=100, height=50)
+    [job] = run(
+        jobs.create_jobs, "uncrop", objects=[picture], field="image", params={"right": 200}
+    )
+    job.refresh_from_db()
+    assert (job.result_width, job.result_height) == (300, 50), job.error_message
+    jobs.apply_result(job, replace_source=True)
+    picture.refresh_from_db()
+    # The model's width_field/height_field follow the new file (they read 100x50 before).
+    assert (picture.width, picture.height) == (300, 50)
+    assert Image.open(picture.image).size == (300, 50)
