@@ -63,15 +63,16 @@ def editor_jobs():
     return ImageJob.objects.filter(wanted)
 
 
-def get_editable_job(request: HttpRequest, job_uuid) -> ImageJob:
-    """The ClippingMagic job ``job_uuid`` if ``request.user`` may edit it.
+def get_editable_job(request: HttpRequest, job_uuid, can_act=can_act_on_job) -> ImageJob:
+    """The ClippingMagic job ``job_uuid`` if ``request.user`` may edit it (``can_act(user,
+    job)``: ``permissions.can_act_on_job`` here; another admin may pass its own rule).
 
     Raises:
         Http404: no such ClippingMagic job, or the user is neither its creator nor staff.
         PermissionDenied: a staff user without the change permission on the job's source.
     """
     job = get_object_or_404(editor_jobs().select_related("source_content_type"), uuid=job_uuid)
-    if not can_act_on_job(request.user, job):
+    if not can_act(request.user, job):
         if request.user.is_staff:
             raise PermissionDenied
         raise Http404
@@ -196,6 +197,29 @@ def clippingmagic_editor(request: HttpRequest, job_uuid) -> HttpResponse:
     admin site's context.
     """
     job = get_editable_job(request, job_uuid)
+    site_context = admin.site.each_context(request)
+    if not site_context.get("has_permission"):
+        # A creator who is not staff: no admin sidebar ("no permission to view anything").
+        site_context["is_nav_sidebar_enabled"] = False
+    context = {
+        **site_context,
+        **editor_context(
+            request,
+            job,
+            callback_url=reverse("django_imageops:clippingmagic-callback", args=[job.uuid]),
+            status_url=reverse("django_imageops:clippingmagic-status", args=[job.uuid]),
+        ),
+        "admin_links": admin_links(request, job),
+    }
+    return render(request, "django_imageops/clippingmagic/editor.html", context)
+
+
+def editor_context(request: HttpRequest, job: ImageJob, *, callback_url: str, status_url: str):
+    """What an editor page of ``job`` shows (any admin's template): ``title``, ``job``,
+    ``editor_ready``, ``clippingmagic_js_url``, ``status`` (``job_status_payload``) and
+    ``editor_config`` (for ``json_script``: ``apiId``, ``image`` ``{id, secret}`` or ``None``,
+    ``locale``, ``status``, ``resultRevision``, ``callbackUrl``, ``statusUrl``, poll timing,
+    ``text``). Only the API Id and the image's id and secret are in it, never the API key."""
     settings = vendor_settings(get_provider(job.operation, job.provider).vendor)
     ready = editor_ready(job)
     config = {
@@ -206,27 +230,20 @@ def clippingmagic_editor(request: HttpRequest, job_uuid) -> HttpResponse:
         "locale": clippingmagic_locale(request),
         "status": job.status,
         "resultRevision": job.vendor_result_revision,
-        "callbackUrl": reverse("django_imageops:clippingmagic-callback", args=[job.uuid]),
-        "statusUrl": reverse("django_imageops:clippingmagic-status", args=[job.uuid]),
+        "callbackUrl": callback_url,
+        "statusUrl": status_url,
         "pollInterval": 1.0,
         "pollTimeout": 120.0,
         "text": _page_text(),
     }
-    site_context = admin.site.each_context(request)
-    if not site_context.get("has_permission"):
-        # A creator who is not staff: no admin sidebar ("no permission to view anything").
-        site_context["is_nav_sidebar_enabled"] = False
-    context = {
-        **site_context,
+    return {
         "title": _("Edit the cut-out"),
         "job": job,
         "editor_ready": ready,
         "clippingmagic_js_url": settings["JS_URL"],
         "editor_config": config,
-        "admin_links": admin_links(request, job),
         "status": job_status_payload(job),
     }
-    return render(request, "django_imageops/clippingmagic/editor.html", context)
 
 
 def _bad_request(message: str, status: int = 400) -> JsonResponse:
@@ -247,7 +264,12 @@ def clippingmagic_callback(request: HttpRequest, job_uuid) -> JsonResponse:
     ``{"error": message}`` with 400 (malformed body, an image id that is not the job's own) or
     409 (the job is not waiting for the editor).
     """
-    job = get_editable_job(request, job_uuid)
+    return editor_callback(request, get_editable_job(request, job_uuid))
+
+
+def editor_callback(request: HttpRequest, job: ImageJob) -> JsonResponse:
+    """Handle one editor event posted for ``job`` (``clippingmagic_callback``'s body and
+    answers), once the caller has checked that ``request.user`` may edit it."""
     if len(request.body) > MAX_CALLBACK_BYTES:
         return _bad_request(_("Request body too large."), status=413)
     try:

@@ -6,11 +6,15 @@ Two real servers run for the whole session on loopback, on the ports tests/setti
 
 ``sandbox`` gives a ``SandboxControl`` for the sandbox's ``/_sandbox/`` test controls and resets
 the sandbox before each test that uses it.
+
+``tests/contrib/wagtail/`` is a session of its own (``--ds=tests.contrib.wagtail.settings``):
+the other sessions leave it out (``pytest_ignore_collect``).
 """
 
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -178,3 +182,26 @@ def make_image(width=64, height=48, fmt="PNG", mode="RGB", color=(200, 40, 40)) 
     buffer = io.BytesIO()
     Image.new(mode, (width, height), color).save(buffer, fmt)
     return buffer.getvalue()
+
+
+WAGTAIL_TESTS = Path(__file__).resolve().parent / "contrib" / "wagtail"
+WAGTAIL_SETTINGS = "tests.contrib.wagtail.settings"
+
+
+def pytest_ignore_collect(collection_path, config):
+    """``tests/contrib/wagtail/`` runs in a session of its own, with its own settings (``make
+    test`` runs both): left out of any other session (a clear error when it is asked for by path
+    without them), and the only tests of its own session."""
+    path = Path(collection_path).resolve()
+    wagtail_session = os.environ.get("DJANGO_SETTINGS_MODULE") == WAGTAIL_SETTINGS
+    if path != WAGTAIL_TESTS and WAGTAIL_TESTS not in path.parents:
+        # The Wagtail session collects nothing else (the main suite's apps are not installed).
+        return True if wagtail_session and path not in WAGTAIL_TESTS.parents else None
+    if wagtail_session:
+        return None
+    if any(Path(arg.split("::")[0]).resolve() == path for arg in config.args):
+        raise pytest.UsageError(
+            f"{path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path} runs "
+            f"with its own settings: add --ds={WAGTAIL_SETTINGS}"
+        )
+    return True

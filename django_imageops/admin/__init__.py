@@ -6,7 +6,8 @@
   ``jobs.create_jobs`` (one call, one batch) and links to the batch in the job admin.
 - ``ImageJobAdmin`` (``jobs``, its actions in ``job_actions``, its credits page in ``credits``):
   the job list (status, thumbnails, credits, batch progress) and change page (before/after,
-  params, vendor references, attempt history); registered on the default site here.
+  params, vendor references, attempt history); registered on the default site here (when
+  ``django.contrib.admin`` is installed).
 - ``ImageJobInline`` (``inlines``): a generic inline listing the jobs run on an object.
 - ``display``: the rendering helpers they share (thumbnails, badges, URLs, redaction).
 
@@ -22,6 +23,7 @@ Every name this package held as the single module ``admin.py`` is still importab
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import admin
 
 from ..models import ImageJob
@@ -58,7 +60,10 @@ from .jobs import (  # noqa: F401
     batch_progress,
 )
 
-admin.site.register(ImageJob, ImageJobAdmin)
+# A site without Django's admin (e.g. a Wagtail site) may still import these parts (the in-place
+# panel's widget, the display helpers): the default site exists only with the admin installed.
+if apps.is_installed("django.contrib.admin"):
+    admin.site.register(ImageJob, ImageJobAdmin)
 
 __all__ = [
     "ImageJobAdmin",

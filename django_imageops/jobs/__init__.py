@@ -10,8 +10,10 @@ by concept:
 - ``runner``: ``run_job``, the template that runs any provider (``providers.base.Provider``)
   and handles its outcome; ``context``: what the provider's steps get (``RunContext``,
   ``NowContext``);
-- ``results``: storing results, reuse, ``apply_result``; ``spool``: a result kept on local
-  disk until it is stored and recorded (whatever failed after the vendor answered);
+- ``results``: storing results, reuse, ``apply_result`` (``record_applied``,
+  ``record_apply_error`` for interfaces that apply a result themselves); ``spool``: a result
+  kept on local disk until it is stored and recorded (whatever failed after the vendor
+  answered);
 - ``twins``: identical deterministic work in flight: one job calls the vendor, its identical
   twins wait for it (deferred) and reuse its result;
 - ``credits``: credits per job and each vendor's balance;
@@ -40,7 +42,7 @@ from .actions import (
 from .budgets import BudgetStatus
 from .create import create_jobs
 from .estimate import Estimate, VendorEstimate, estimate
-from .results import apply_result
+from .results import apply_result, record_applied, record_apply_error
 from .review import fetch_review_result, record_editor_error, request_review_result
 from .runner import run_job
 from .vendor_calls import delete_vendor_copy, refresh_credits
@@ -55,6 +57,8 @@ __all__ = [
     "delete_vendor_copy",
     "estimate",
     "fetch_review_result",
+    "record_applied",
+    "record_apply_error",
     "record_editor_error",
     "refresh_credits",
     "request_review_result",

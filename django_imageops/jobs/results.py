@@ -248,7 +248,7 @@ def succeeded(job: ImageJob) -> None:
                 )
         except Exception as exc:
             logger.exception("applying the result of job %s failed", job.pk)
-            record_event(job, Kind.ERROR, f"applying the result failed: {exc}", error_code="apply")
+            record_apply_error(job, exc)
 
 
 def fills_on_its_own(job: ImageJob) -> bool:
@@ -396,12 +396,30 @@ def apply_result(job: ImageJob, *, field: str = "", replace_source: bool = False
         # know they are stale (and auto ones requeue) without reading it back.
         SourceImageHash.record(obj, job.source_field, source.name, sha256(content).hexdigest())
     obj.save(update_fields=update_fields)
-    update(job, applied_at=timezone.now(), target_field=target)
+    record_applied(
+        job, obj, update_fields, job_fields={"target_field": target}, replaced_source=replace_source
+    )
+
+
+def record_applied(
+    job: ImageJob, obj, fields: list[str], *, job_fields: dict | None = None, **data: Any
+) -> None:
+    """Mark ``job``'s result applied (``applied_at``, plus ``job_fields``) and record it in the
+    job's history: that ``fields`` of ``obj`` (a model instance) now hold it. For
+    ``apply_result``, and for an interface that puts a result somewhere itself (e.g. the Wagtail
+    image library); ``data`` (JSON-safe) is kept with the event."""
+    update(job, applied_at=timezone.now(), **(job_fields or {}))
     record_event(
         job,
         Kind.APPLIED,
-        f"applied to {obj._meta.label} {obj.pk}: {', '.join(update_fields)}",
-        fields=update_fields,
-        replaced_source=replace_source,
+        f"applied to {obj._meta.label} {obj.pk}: {', '.join(fields)}",
+        fields=list(fields),
         original=job.source_name,
+        **data,
     )
+
+
+def record_apply_error(job: ImageJob, error: Exception) -> None:
+    """Record in ``job``'s history that applying its result failed (the job stays succeeded;
+    its result can be applied again). The caller logs the exception."""
+    record_event(job, Kind.ERROR, f"applying the result failed: {error}", error_code="apply")

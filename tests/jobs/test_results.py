@@ -138,9 +138,7 @@ def test_replacing_the_source_updates_its_width_and_height_fields(run, sandbox, 
 
     name = get_storage().save("pictures/wide.png", ContentFile(make_image(100, 50)))
     picture = Picture.objects.create(name="Wide", image=name, width=100, height=50)
-    [job] = run(
-        jobs.create_jobs, "uncrop", objects=[picture], field="image", params={"right": 200}
-    )
+    [job] = run(jobs.create_jobs, "uncrop", objects=[picture], field="image", params={"right": 200})
     job.refresh_from_db()
     assert (job.result_width, job.result_height) == (300, 50), job.error_message
     jobs.apply_result(job, replace_source=True)

@@ -1,0 +1,1 @@
+"""Image operations on Wagtail images (placeholder)."""
