@@ -28,6 +28,7 @@ if WAGTAIL:
         "tests.contrib.wagtail.testapp",
         "wagtail.users",
         "wagtail.images",
+        "wagtail.documents",
         "wagtail.search",
         "wagtail.admin",
         "wagtail",
