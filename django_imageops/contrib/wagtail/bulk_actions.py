@@ -7,8 +7,9 @@ image is queued in one batch (``destinations.queue_jobs``: ``jobs.create_jobs``,
 in the request); each result goes into the image library as soon as its job succeeds.
 
 Permissions: the images the user may not change (Wagtail's image policy) are listed apart and
-left out, as Wagtail's actions do; the actions are offered to users with
-``django_imageops.add_imagejob`` (``permissions.can_run_operations``).
+left out, as Wagtail's actions do. Wagtail lists every registered bulk action to every user; using
+one needs ``django_imageops.add_imagejob`` (``permissions.can_run_operations``: others are
+refused, as Wagtail refuses any admin view, with a redirect and a message).
 """
 
 from __future__ import annotations

@@ -11,9 +11,11 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.images import ImageFile
 from PIL import Image as PILImage
+from wagtail.images.forms import BaseImageForm
 from wagtail.images.models import Image
 from wagtail.models import Collection, GroupCollectionPermission, ModelLogEntry
 
+from django_imageops.contrib.wagtail.forms import ImageOpsImageFormMixin
 from tests.contrib.wagtail.testapp.models import CustomImage
 
 #: The two image models every model-level test runs with.
@@ -121,3 +123,7 @@ def log_actions(image) -> list[str]:
 def log_entry(image, action: str) -> ModelLogEntry:
     """The latest log entry of ``image`` with ``action``."""
     return ModelLogEntry.objects.for_instance(image).filter(action=action).latest("pk")
+
+
+class MixedImageForm(ImageOpsImageFormMixin, BaseImageForm):
+    """A site's own image form base with the operations mixed in (as with wagtail-ai's)."""

@@ -156,6 +156,7 @@ def test_the_cost_line_refreshes_from_the_form(client):
         form_url(image, "uncrop"),
         {
             "imageops_estimate": "1",
+            "imageops_post": "yes",
             "field": "file",
             "provider": "clipdrop",
             "left": 10,
