@@ -1,5 +1,6 @@
 # django-imageops developer commands. Everything runs from a fresh clone:
-#   make test   creates .venv with python3, installs .[dev], runs the test suite
+#   make test   creates .venv with python3, installs .[dev], runs the test suite (two sessions:
+#               the main one, then tests/contrib/wagtail/ with its Wagtail settings)
 #   make demo   runs every operation x provider on the sample photos (embedded sandbox + S3)
 #   make serve  the example project with the embedded sandbox + S3, and an admin user
 #   make docs   installs .[docs] too, builds docs/ into docs/_build/html (warnings are errors)
@@ -10,6 +11,8 @@ PYTHON ?= python3
 VENV ?= .venv
 # Optional pip requirement for Django itself, e.g. DJANGO='Django~=6.1.0'
 DJANGO ?=
+# Optional pip requirement for Wagtail (the dev extra has it), e.g. WAGTAIL='wagtail~=7.4.0'
+WAGTAIL ?=
 PYTEST_ARGS ?=
 # Address of `make serve`, e.g. ADDRPORT=0.0.0.0:8000 (default 127.0.0.1:8000)
 ADDRPORT ?=
@@ -22,17 +25,19 @@ DOCS_STAMP := $(VENV)/.installed-docs
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' $(if $(DJANGO),'$(DJANGO)')
+	$(BIN)/python -m pip install --quiet -e '.[dev]' $(if $(DJANGO),'$(DJANGO)') $(if $(WAGTAIL),'$(WAGTAIL)')
 	touch $(STAMP)
 
 $(DOCS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,docs]' $(if $(DJANGO),'$(DJANGO)')
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]' $(if $(DJANGO),'$(DJANGO)') $(if $(WAGTAIL),'$(WAGTAIL)')
 	touch $(DOCS_STAMP)
 
 install: $(STAMP)
 
+# Two sessions: the suite, then tests/contrib/wagtail/ with its own settings (a Wagtail site).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ds=tests.contrib.wagtail.settings tests/contrib/wagtail $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

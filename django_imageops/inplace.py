@@ -15,6 +15,10 @@ The JSON contract of the page (``panel_payload``)::
      "error": {"code", "message"} | null, "applied": bool, "applied_text": str,
      "applied_field": the field the result went into ("" until applied),
      "apply": {"url", "label"} | null, "editor_url": str, "job_url": str}
+
+An admin may add ``"applied_url"`` (where the applied result can be seen: a link after
+``applied_text``) and ``"reload_after_apply"`` (true: the page reloads after the person applied
+the result, its own display of the object being out of date), as the Wagtail views do.
 """
 
 from __future__ import annotations

@@ -130,6 +130,7 @@ def panel_text() -> dict[str, str]:
         "discard": gettext("Discard"),
         "close": gettext("Close"),
         "jobPage": gettext("Job page"),
+        "openApplied": gettext("Open it"),
         "error": gettext("Something went wrong:"),
         "size": gettext("%(width)s × %(height)s px"),  # noqa: RUF001 (the sign is meant)
     }

@@ -163,8 +163,13 @@
     }
     view.appendChild(compare);
     if (job.applied_text) {
-      view.appendChild(el("p", {class: "imageops-applied", role: "status",
-                                text: job.applied_text}));
+      const note = el("p", {class: "imageops-applied", role: "status", text: job.applied_text});
+      if (job.applied_url) {
+        note.appendChild(document.createTextNode(" "));
+        note.appendChild(el("a", {href: job.applied_url, class: "imageops-applied-link",
+                                  text: words(state, "openApplied")}));
+      }
+      view.appendChild(note);
     }
     const actions = el("div", {class: "imageops-panel-actions"});
     if (job.apply) {
@@ -225,7 +230,12 @@
           return data;
         });
       })
-      .then(function (job) { render(state, job); })
+      .then(function (job) {
+        render(state, job);
+        // The page shows the object as it was (e.g. Wagtail's edit page: the file, its size
+        // and focal point): load it again.
+        if (job.reload_after_apply) { window.location.reload(); }
+      })
       .catch(function (error) { button.disabled = false; fail(state, error.message); });
   }
 
