@@ -9,11 +9,11 @@ import pytest
 
 pytest.importorskip("wagtail")
 
-from django.urls import reverse  # noqa: E402
-from wagtail.images.models import Image  # noqa: E402
+from django.urls import reverse
+from wagtail.images.models import Image
 
-from django_imageops.models import ImageJob  # noqa: E402
-from tests.contrib.wagtail.support import (  # noqa: E402
+from django_imageops.models import ImageJob
+from tests.contrib.wagtail.support import (
     child_collection,
     editor,
     make_image,
@@ -74,7 +74,7 @@ def test_a_bulk_action_queues_one_batch_and_each_result_becomes_an_image(
     titles = sorted(Image.objects.values_list("title", flat=True))
     assert titles == ["Coffee", "Coffee (background removed)", "Tea", "Tea (background removed)"]
     assert Image.objects.get(title="Coffee (background removed)").tags.names()[0] == "menu"
-    message = [str(m) for m in response.wsgi_request._messages][0]
+    message = next(str(m) for m in response.wsgi_request._messages)
     assert "2 Remove background jobs queued" in message
     assert f"?batch={jobs[0].batch}" in message
 

@@ -12,13 +12,13 @@ import pytest
 
 pytest.importorskip("wagtail")
 
-from django.core.files.storage import default_storage  # noqa: E402
-from PIL import Image as PILImage  # noqa: E402
-from wagtail.images import get_image_model  # noqa: E402
+from django.core.files.storage import default_storage
+from PIL import Image as PILImage
+from wagtail.images import get_image_model
 
-from django_imageops.contrib.wagtail import destinations  # noqa: E402
-from django_imageops.contrib.wagtail.models import ImageJobDestination  # noqa: E402
-from tests.contrib.wagtail.support import (  # noqa: E402
+from django_imageops.contrib.wagtail import destinations
+from django_imageops.contrib.wagtail.models import ImageJobDestination
+from tests.contrib.wagtail.support import (
     IMAGE_MODELS,
     child_collection,
     editor,

@@ -9,19 +9,19 @@ import pytest
 
 pytest.importorskip("wagtail")
 
-from django.test import override_settings  # noqa: E402
-from django.urls import reverse  # noqa: E402
+from django.test import override_settings
+from django.urls import reverse
 
-from django_imageops.contrib.wagtail.models import ImageJobDestination  # noqa: E402
-from django_imageops.models import ImageJob  # noqa: E402
-from tests.contrib.wagtail.support import (  # noqa: E402
+from django_imageops.contrib.wagtail.models import ImageJobDestination
+from django_imageops.models import ImageJob
+from tests.contrib.wagtail.support import (
     child_collection,
     editor,
     log_actions,
     make_image,
     superuser,
 )
-from tests.contrib.wagtail.testapp.models import CustomImage  # noqa: E402
+from tests.contrib.wagtail.testapp.models import CustomImage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_servers")]
 

@@ -11,15 +11,15 @@ import pytest
 
 pytest.importorskip("wagtail")
 
-from django.core.management import call_command  # noqa: E402
-from django.core.management.base import SystemCheckError  # noqa: E402
-from django.test import override_settings  # noqa: E402
-from django.urls import reverse  # noqa: E402
-from wagtail.images.models import Image  # noqa: E402
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+from django.urls import reverse
+from wagtail.images.models import Image
 
-from django_imageops.contrib.wagtail import destinations  # noqa: E402
-from django_imageops.models import ImageJob  # noqa: E402
-from tests.contrib.wagtail.support import (  # noqa: E402
+from django_imageops.contrib.wagtail import destinations
+from django_imageops.models import ImageJob
+from tests.contrib.wagtail.support import (
     child_collection,
     editor,
     log_actions,
@@ -171,9 +171,11 @@ def test_a_new_editor_revision_goes_to_the_same_new_image(client, run, sandbox):
 
 def test_the_check_asks_for_the_form_base():
     call_command("check")  # the test settings use ImageOpsImageForm: no warning
-    with override_settings(WAGTAILIMAGES_IMAGE_FORM_BASE=""):
-        with pytest.raises(SystemCheckError, match=r"django_imageops\.W101"):
-            call_command("check", fail_level="WARNING")
+    with (
+        override_settings(WAGTAILIMAGES_IMAGE_FORM_BASE=""),
+        pytest.raises(SystemCheckError, match=r"django_imageops\.W101"),
+    ):
+        call_command("check", fail_level="WARNING")
     with override_settings(
         WAGTAILIMAGES_IMAGE_FORM_BASE="tests.contrib.wagtail.support.MixedImageForm"
     ):

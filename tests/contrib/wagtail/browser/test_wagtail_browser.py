@@ -9,11 +9,11 @@ import pytest
 
 pytest.importorskip("wagtail")
 
-from wagtail.images.models import Image  # noqa: E402
+from wagtail.images.models import Image
 
-from django_imageops.models import ImageJob  # noqa: E402
-from tests.browser.support import WIDTHS, close_page, open_page  # noqa: E402
-from tests.contrib.wagtail.support import editor, log_actions, make_image  # noqa: E402
+from django_imageops.models import ImageJob
+from tests.browser.support import WIDTHS, close_page, open_page
+from tests.contrib.wagtail.support import editor, log_actions, make_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
