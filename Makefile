@@ -3,6 +3,7 @@
 #               the main one, then tests/contrib/wagtail/ with its Wagtail settings)
 #   make demo   runs every operation x provider on the sample photos (embedded sandbox + S3)
 #   make serve  the example project with the embedded sandbox + S3, and an admin user
+#   make serve-wagtail  the same with Wagtail's admin at /cms/ and the samples in its images
 #   make docs   installs .[docs] too, builds docs/ into docs/_build/html (warnings are errors)
 #   make messages         extracts marked strings into the fr/de/es catalogues, lists what is
 #                         left to translate (needs GNU gettext: apt-get install gettext)
@@ -20,7 +21,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: install test lint docs messages compilemessages demo serve sandbox benchmarks clean
+.PHONY: install test lint docs messages compilemessages demo serve serve-wagtail sandbox benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,9 @@ demo: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/python example_project/manage.py imageops_serve $(ADDRPORT)
+
+serve-wagtail: $(STAMP)
+	$(BIN)/python example_project/manage.py imageops_serve --settings=example_project.settings_wagtail $(ADDRPORT)
 
 sandbox: $(STAMP)
 	$(BIN)/python -m django_imageops.sandbox

@@ -18,6 +18,8 @@ INSTALLED_APPS = [
     "rest_framework",
     *([] if django.VERSION >= (6, 0) else ["django_tasks"]),
     "django_imageops",
+    # Its Wagtail integration's models (Wagtail itself is not needed to load them).
+    "django_imageops.contrib.wagtail",
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 # The models' file fields resolve the "imageops" storage alias when their module is imported.

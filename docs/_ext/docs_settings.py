@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     *([] if DJANGO6 else ["django_tasks"]),
     "django_imageops",
+    "django_imageops.contrib.wagtail",  # its models (Wagtail is not needed to load them)
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 ROOT_URLCONF = "docs_urls"

@@ -9,6 +9,7 @@ job has finished, and reports.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import sys
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 import requests
 from django.conf import settings
 from django.core.files import File
+from django.core.files.images import ImageFile
 from PIL import Image, ImageDraw, ImageFont
 
 from django_imageops import jobs
@@ -174,6 +176,30 @@ def load_products(paths: list[Path]) -> list[Product]:
             product.save()
         products.append(product)
     return products
+
+
+def load_wagtail_images(paths: list[Path]) -> list:
+    """Put each photo in Wagtail's image library (root collection), unless it has images
+    already (the Wagtail variant, ``settings_wagtail``). Returns the images created."""
+    from wagtail.images import get_image_model
+    from wagtail.models import Collection
+
+    model = get_image_model()
+    if model.objects.exists():
+        return []
+    root = Collection.get_first_root_node()
+    images = []
+    for path in paths:
+        with path.open("rb") as handle:
+            image = model(title=path.stem.replace("_", " ").title(), collection=root)
+            image.file.save(path.name, ImageFile(handle, name=path.name), save=False)
+            with Image.open(path) as pixels:  # the storage may close the file it saved
+                image.width, image.height = pixels.size
+            image.file_size = path.stat().st_size
+            image.file_hash = hashlib.sha1(path.read_bytes()).hexdigest()  # noqa: S324 (Wagtail's)
+            image.save()
+        images.append(image)
+    return images
 
 
 def steps_to_run(stdout) -> list[Step]:

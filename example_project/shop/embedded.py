@@ -165,8 +165,8 @@ WORKER_INTERVAL = 0.2
 
 
 def start_workers(embedded: Embedded, count: int | None = None) -> list[subprocess.Popen]:
-    """Start ``count`` ``manage.py db_worker`` processes on this project's database (call after
-    ``migrate``). They inherit this process's environment, so they use the same embedded
+    """Start ``count`` ``manage.py db_worker`` processes on this project's database, with this
+    process's settings module (call after ``migrate``). They inherit this process's environment, so they use the same embedded
     sandbox and S3 ports; their output goes to ``VAR_DIR/worker-<n>.log``. ``embedded.stop()``
     stops them (SIGTERM: each finishes the task it is running).
 
@@ -186,6 +186,9 @@ def start_workers(embedded: Embedded, count: int | None = None) -> list[subproce
             worker = subprocess.Popen(
                 [
                     *(sys.executable, str(manage), "db_worker", "--no-reload"),
+                    # This process's settings (manage.py's default is example_project.settings;
+                    # the Wagtail variant's workers need its own, and its database).
+                    f"--settings={settings.SETTINGS_MODULE}",
                     *("--no-startup-delay", "--interval", str(WORKER_INTERVAL)),
                     *("--worker-id", f"example-{os.getpid()}-{index}"),
                 ],

@@ -155,7 +155,7 @@ def apply(job: ImageJob, *, destination: ImageJobDestination | None = None, user
     else:
         image = save_as_new_image(job, user=user)
     destination.image_id = str(image.pk)
-    destination.applied_result = job.result.name
+    destination.applied_result = str(job.result.name)
     destination.applied_at = job.applied_at
     destination.save(update_fields=["image_id", "applied_result", "applied_at"])
     return image
@@ -170,10 +170,10 @@ def _source_image(job: ImageJob):
 
 def _held_image(job: ImageJob, destination: ImageJobDestination):
     """The image an earlier revision of this job's result went into, if any (still there)."""
-    if not destination.image_id:
+    if not destination.image_id or job.source_content_type_id is None:
         return None
     model = ContentType.objects.get_for_id(job.source_content_type_id).model_class()
-    return model.objects.filter(pk=destination.image_id).first() if model else None
+    return model._default_manager.filter(pk=destination.image_id).first() if model else None
 
 
 def _file_name(image, operation: str, ext: str) -> str:
@@ -187,7 +187,7 @@ def _set_file(image, job: ImageJob, content: bytes, name_from) -> None:
     """Store ``content`` as ``image``'s file (not saved) with its size, bytes and SHA-1
     (Wagtail's ``file_hash``)."""
     info = describe(content, job.result_content_type)
-    ext = os.path.splitext(job.result.name)[1].lstrip(".") or info["ext"]
+    ext = os.path.splitext(str(job.result.name))[1].lstrip(".") or info["ext"]
     image.file.save(_file_name(name_from, job.operation, ext), ContentFile(content), save=False)
     # Django reads the size from the content after the storage has it; some storages close it.
     image.width = job.result_width or info["result_width"]

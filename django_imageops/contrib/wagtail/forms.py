@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from django import forms
 from django.urls import reverse
@@ -37,8 +38,9 @@ OPERATIONS = ("remove_background", "uncrop", "reimagine", "crop")
 WAGTAIL_MEDIA = forms.Media(css={"all": ["django_imageops/wagtail/wagtail.css"]})
 
 
-class DestinationFormMixin(forms.Form):
-    """Adds *where the result goes* to an operation form, as its last fieldset."""
+class DestinationFormMixin(OperationForm):
+    """Adds *where the result goes* to an operation form, as its last fieldset (mixed in before
+    the operation's form class: ``form_for_operation``)."""
 
     destination = forms.ChoiceField(
         label=_("Result"),
@@ -107,6 +109,9 @@ class ImageOpsImageFormMixin:
     """
 
     imageops_operations: tuple[str, ...] = OPERATIONS
+    # Wagtail's image form (the class this is mixed into) has them.
+    instance: Any
+    fields: dict[str, Any]
 
     def __init__(self, *args, **kwargs):
         # Wagtail's collection form takes the user and keeps it to itself.

@@ -20,6 +20,8 @@ ClippingMagic editor): ``editor/<uuid>/`` (``editor``), with its ``callback/`` a
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
@@ -105,7 +107,7 @@ def _image(request, image_id):
 def _job(image, job_uuid) -> ImageJob:
     """The job ``job_uuid`` run on ``image`` (404 for any other job)."""
     return get_object_or_404(
-        ImageJob.objects.select_related("source_content_type", "wagtail_destination"),
+        ImageJob.objects.select_related("source_content_type"),
         uuid=job_uuid,
         source_content_type=ContentType.objects.get_for_model(image),
         source_object_id=str(image.pk),
@@ -152,7 +154,7 @@ def image_operation(request, image_id, operation: str):
         raise Http404
     form_class = form_for_operation(operation)
     url = reverse("imageops_wagtail:image_operation", args=[image.pk, operation])
-    form_kwargs = {
+    form_kwargs: dict[str, Any] = {
         "image_fields": [("file", inplace.field_label(type(image), "file"))],
         "estimate_url": url,
         "auto_id": "id_imageops-%s",

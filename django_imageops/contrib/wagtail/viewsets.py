@@ -143,8 +143,17 @@ class ImageJobInspectView(generic.InspectView):
         context = super().get_context_data(**kwargs)
         job = self.object
         redactor = job_redactor(job)
+        source = job.source_object if job.source_content_type_id else None
+        # The before's width (one scale for both figures): the image's, while it holds the
+        # file the job read.
+        before_width = (
+            source.width
+            if is_wagtail_image(source) and source.file.name == job.source_name
+            else None
+        )
         context.update(
             before=job.source_url(),
+            before_width=before_width,
             after=job.result_summary(),
             source=source_link(job),
             params=json.dumps(job.params, indent=2, sort_keys=True),

@@ -2,7 +2,8 @@
 
 In this process: the vendor sandbox and the embedded S3 server (for whatever the environment
 does not point at real services), migrations, an admin user whose credentials are printed, the
-sample photos as products, and Django's development server without the autoreloader (a reloader
+sample photos as products (and in Wagtail's image library with the Wagtail settings, ``make
+serve-wagtail``), and Django's development server without the autoreloader (a reloader
 would serve from a child process that has none of the embedded servers). Next to it, background
 worker processes (``db_worker``) run the jobs, so no page waits for a vendor.
 """
@@ -10,13 +11,14 @@ worker processes (``db_worker``) run the jobs, so no page waits for a vendor.
 import os
 import secrets
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext_lazy as _
 
 from shop import embedded
-from shop.demo import load_products, sample_paths
+from shop.demo import load_products, load_wagtail_images, sample_paths
 from shop.models import Product
 
 
@@ -52,10 +54,15 @@ class Command(BaseCommand):
             if not Product.objects.exists():
                 products = load_products(sample_paths())
                 self.stdout.write(f"Loaded {len(products)} sample products.")
+            wagtail = apps.is_installed("wagtail.images")
+            if wagtail and (images := load_wagtail_images(sample_paths())):
+                self.stdout.write(f"Loaded {len(images)} sample photos into Wagtail's images.")
             base = f"http://{self._host(options['addrport'])}"
+            cms = f"Wagtail: {base}/cms/    same user and password\n" if wagtail else ""
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\nAdmin:   {base}/admin/   user {username!r}, password {password!r}\n"
+                    f"{cms}"
                     f"API:     {base}/api/imageops/   (OpenAPI UI: {base}/api/docs/)\n"
                 )
             )
