@@ -146,11 +146,9 @@ class ImageJobInspectView(generic.InspectView):
         source = job.source_object if job.source_content_type_id else None
         # The before's width (one scale for both figures): the image's, while it holds the
         # file the job read.
-        before_width = (
-            source.width
-            if is_wagtail_image(source) and source.file.name == job.source_name
-            else None
-        )
+        before_width = None
+        if source is not None and is_wagtail_image(source) and source.file.name == job.source_name:
+            before_width = source.width
         context.update(
             before=job.source_url(),
             before_width=before_width,
