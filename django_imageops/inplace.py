@@ -25,8 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 
 from . import jobs
@@ -126,6 +128,20 @@ def panel_payload(
         "editor_url": editor_url,
         "job_url": job_url,
     }
+
+
+def job_on(obj, job_uuid) -> ImageJob:
+    """The job ``job_uuid`` run on ``obj`` (its source's content type joined).
+
+    Raises:
+        Http404: no such job, or a job run on another object.
+    """
+    return get_object_or_404(
+        ImageJob.objects.select_related("source_content_type"),
+        uuid=job_uuid,
+        source_content_type=ContentType.objects.get_for_model(obj),
+        source_object_id=str(obj.pk),
+    )
 
 
 def is_source_field(model, name: str) -> bool:

@@ -27,11 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.admin.utils import quote, unquote
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext
@@ -237,12 +235,7 @@ class ImageOpsInplaceMixin(ModelAdminMixin):
 
     def _imageops_job(self, obj, job_uuid) -> ImageJob:
         """The job ``job_uuid`` run on ``obj`` (404 for any other job)."""
-        return get_object_or_404(
-            ImageJob.objects.select_related("source_content_type"),
-            uuid=job_uuid,
-            source_content_type=ContentType.objects.get_for_model(obj),
-            source_object_id=str(obj.pk),
-        )
+        return inplace.job_on(obj, job_uuid)
 
     def _imageops_payload(self, obj, job: ImageJob) -> dict:
         pk = quote(obj.pk)

@@ -82,3 +82,12 @@ def start_action(page, live_server, changelist: str, objects, action: str) -> No
 def values(page, *names) -> list[int]:
     """The integer values of the named inputs."""
     return [int(page.input_value(f'input[name="{name}"]') or 0) for name in names]
+
+
+def wait_for_result(page) -> None:
+    """Until the in-place panel shows the finished job with its after image loaded."""
+    page.wait_for_selector(".imageops-job[data-status='succeeded']")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.imageops-compare-after img');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )

@@ -13,7 +13,14 @@ import pytest
 from django.core.files.storage import default_storage
 
 from django_imageops.models import ImageJob
-from tests.browser.support import WIDTHS, close_page, make_photos, open_page, values
+from tests.browser.support import (
+    WIDTHS,
+    close_page,
+    make_photos,
+    open_page,
+    values,
+    wait_for_result,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,15 +39,6 @@ class Clicks:
     def __call__(self, page, selector: str) -> None:
         page.click(selector)
         self.count += 1
-
-
-def wait_for_result(page) -> None:
-    """Until the panel shows the finished job with its after image loaded."""
-    page.wait_for_selector(".imageops-job[data-status='succeeded']")
-    page.wait_for_function(
-        "() => { const i = document.querySelector('.imageops-compare-after img');"
-        " return i && i.complete && i.naturalWidth > 0; }"
-    )
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -102,16 +101,6 @@ def _image(request, image_id):
     if not can_run_operations(request.user, image):
         raise PermissionDenied
     return image
-
-
-def _job(image, job_uuid) -> ImageJob:
-    """The job ``job_uuid`` run on ``image`` (404 for any other job)."""
-    return get_object_or_404(
-        ImageJob.objects.select_related("source_content_type"),
-        uuid=job_uuid,
-        source_content_type=ContentType.objects.get_for_model(image),
-        source_object_id=str(image.pk),
-    )
 
 
 def job_payload(request, image, job: ImageJob) -> dict:
@@ -209,7 +198,7 @@ def _panel(request, image, form, operation: str, status: int = 200) -> HttpRespo
 def image_job(request, image_id, job_uuid):
     """The job's ``job_payload`` (polled by the panel)."""
     image = _image(request, image_id)
-    return JsonResponse(job_payload(request, image, _job(image, job_uuid)))
+    return JsonResponse(job_payload(request, image, inplace.job_on(image, job_uuid)))
 
 
 @require_POST
@@ -217,7 +206,7 @@ def image_job_apply(request, image_id, job_uuid):
     """Put the job's result where its form said (``destinations.apply``); answers the new
     payload, or ``409 {"error"}`` when it cannot be applied."""
     image = _image(request, image_id)
-    job = _job(image, job_uuid)
+    job = inplace.job_on(image, job_uuid)
     try:
         destinations.apply(job, user=request.user)
     except ValueError as error:

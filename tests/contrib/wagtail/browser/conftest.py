@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import (  # noqa: F401  (fixtures, used by name)
-    browser_required,
+from tests.browser.conftest import (  # noqa: F401  (fixtures and a hook, used by name)
     chromium_browser,
     live_server,
+    pytest_runtest_makereport,
     screenshot,
 )
 
@@ -23,14 +23,3 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.browser)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """With ``IMAGEOPS_REQUIRE_BROWSER=1`` a skipped browser test is reported as failed."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.skipped and browser_required() and item.get_closest_marker("browser"):
-        report.outcome = "failed"
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.longrepr = f"IMAGEOPS_REQUIRE_BROWSER=1 but the browser test skipped: {reason}"

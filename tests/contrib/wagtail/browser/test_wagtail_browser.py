@@ -12,7 +12,7 @@ pytest.importorskip("wagtail")
 from wagtail.images.models import Image
 
 from django_imageops.models import ImageJob
-from tests.browser.support import WIDTHS, close_page, open_page
+from tests.browser.support import WIDTHS, close_page, open_page, wait_for_result
 from tests.contrib.wagtail.support import editor, log_actions, make_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,14 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def edit_page(page, live_server, image) -> None:
     page.goto(f"{live_server.url}/admin/images/{image.pk}/")
     page.wait_for_selector(".imageops-op-button")
-
-
-def wait_for_result(page) -> None:
-    page.wait_for_selector(".imageops-job[data-status='succeeded']")
-    page.wait_for_function(
-        "() => { const i = document.querySelector('.imageops-compare-after img');"
-        " return i && i.complete && i.naturalWidth > 0; }"
-    )
 
 
 @pytest.mark.parametrize("width", WIDTHS)
