@@ -166,9 +166,10 @@ WORKER_INTERVAL = 0.2
 
 def start_workers(embedded: Embedded, count: int | None = None) -> list[subprocess.Popen]:
     """Start ``count`` ``manage.py db_worker`` processes on this project's database, with this
-    process's settings module (call after ``migrate``). They inherit this process's environment, so they use the same embedded
-    sandbox and S3 ports; their output goes to ``VAR_DIR/worker-<n>.log``. ``embedded.stop()``
-    stops them (SIGTERM: each finishes the task it is running).
+    process's settings module (call after ``migrate``). They inherit this process's environment,
+    so they use the same embedded sandbox and S3 ports; their output goes to
+    ``VAR_DIR/worker-<n>.log``. ``embedded.stop()`` stops them (SIGTERM: each finishes the task
+    it is running).
 
     Returns:
         The worker processes (also in ``embedded.workers``).

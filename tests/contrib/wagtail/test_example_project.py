@@ -1,7 +1,7 @@
 """The example project's Wagtail variant (``make serve-wagtail``) run as a subprocess, as a
 person starts it: its own database, the embedded sandbox and S3, the sample photos in Wagtail's
-image library, the admin user's printed password opening Wagtail's admin, and an image's edit
-page with the operation buttons."""
+image library, the admin user's printed password opening Wagtail's admin, an image's edit page
+with the operation buttons, and a job from it run by the site's workers into a new image."""
 
 from __future__ import annotations
 
@@ -73,6 +73,37 @@ def test_serve_wagtail_puts_the_samples_in_the_image_library(tmp_path):
             assert edit, listing
             page = session.get(f"{base}{edit[1]}", timeout=60).text
             assert "imageops-op-remove_background" in page
+
+            # A job from the edit page's panel runs on the site's workers (its settings, its
+            # database) and its result becomes a new image.
+            image_id = edit[1].rstrip("/").rsplit("/", 1)[1]
+            queued = session.post(
+                f"{base}/cms/imageops/images/{image_id}/reimagine/",
+                data={
+                    "imageops_post": "yes",
+                    "field": "file",
+                    "destination": "new_image",
+                    "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                },
+                headers={"Referer": f"{base}{edit[1]}"},
+                timeout=60,
+            )
+            assert queued.status_code == 202, queued.text
+            job = queued.json()
+            deadline = time.monotonic() + 120
+            while not job["finished"]:
+                assert time.monotonic() < deadline, (job, log_path.read_text())
+                time.sleep(1)
+                job = session.get(f"{base}{job['status_url']}", timeout=30).json() | {
+                    "status_url": job["status_url"]
+                }
+            assert job["status"] == "succeeded", job
+            applied = session.post(
+                f"{base}{job['apply']['url']}",
+                headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": base},
+                timeout=60,
+            ).json()
+            assert applied["applied_text"].startswith("Saved as a new image: ")
             jobs = session.get(f"{base}/cms/imageops/jobs/", timeout=30)
             assert jobs.status_code == 200
         finally:
