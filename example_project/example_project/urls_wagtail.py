@@ -10,5 +10,6 @@ from .urls import urlpatterns as example_urlpatterns
 urlpatterns = [
     path("", RedirectView.as_view(url="/cms/", permanent=False)),
     path("cms/", include(wagtailadmin_urls)),
-    *example_urlpatterns[1:],  # the example's, without its redirect to Django's admin
+    # The example's own URLs, but its home page (a redirect to Django's admin).
+    *(pattern for pattern in example_urlpatterns if str(pattern.pattern) != ""),
 ]
