@@ -140,8 +140,11 @@ _LOCATION = OpenApiParameter(
         summary="List image jobs",
         description="Your jobs (staff: everyone's), newest first, paginated.",
         parameters=[ImageJobFilterSerializer],
+        # Serializer classes, never instances: drf-spectacular keeps what it is given, and an
+        # instance caches its fields, so the ``provider`` enum would keep the providers
+        # registered when the first schema was made. ``list`` makes it a (paginated) array.
         responses={
-            200: ImageJobSerializer(many=True),
+            200: ImageJobSerializer,
             **_VALIDATION,
             **_ERRORS,
             404: _error_response("No such page."),
@@ -343,7 +346,7 @@ class VendorCreditsViewSet(ChallengeMixin, JSONErrorsMixin, viewsets.GenericView
 
     @extend_schema(
         summary="Vendor credit balances",
-        responses={200: VendorCreditsSerializer(many=True), **_ERRORS},
+        responses={200: VendorCreditsSerializer, **_ERRORS},  # a class: see ImageJobViewSet
     )
     def list(self, request, *args, **kwargs):
         """One row per vendor, ``remaining`` null until the vendor has reported a balance."""

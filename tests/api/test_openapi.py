@@ -6,15 +6,18 @@ from __future__ import annotations
 import base64
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from django_imageops.models import ImageJob
 from tests.conftest import make_image
+from tests.providers.echo import ECHO
 
 from .conftest import grant
 
@@ -33,6 +36,22 @@ def test_spectacular_validates_without_warnings(tmp_path):
         "/api/imageops/credits/:",
     ):
         assert path in text
+
+
+def test_the_schema_follows_the_registered_providers(tmp_path, settings):
+    """A provider registered for a while (``override_settings``, as tests and a reloading
+    process do) leaves no trace in a schema made after: every ``provider`` enum, request and
+    response, lists the providers registered when the schema is made."""
+
+    def provider_enums(name: str) -> list[list[str]]:
+        out = tmp_path / name
+        call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+        schemas = yaml.safe_load(out.read_text())["components"]["schemas"]
+        return [body["enum"] for key, body in schemas.items() if key.startswith("Provider")]
+
+    with override_settings(IMAGEOPS={**settings.IMAGEOPS, "PROVIDERS": [ECHO]}):
+        assert all("echo" in enum for enum in provider_enums("with-echo.yaml"))
+    assert not any("echo" in enum for enum in provider_enums("without-echo.yaml"))
 
 
 def _basic(username: str, password: str) -> dict[str, str]:
