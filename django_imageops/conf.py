@@ -33,7 +33,8 @@ DEFAULTS: dict[str, Any] = {
     # CACHES alias holding the vendor rate limiter's state (django_imageops.ratelimit). Every
     # worker on every machine must share it: Redis or Memcached (LocMemCache limits one process).
     "RATE_LIMIT_CACHE": "default",
-    # Attempts per job before a retryable error becomes a failure.
+    # Tries per job (one attempt: one run that starts it, however many vendor calls) before a
+    # retryable error becomes a failure.
     "MAX_ATTEMPTS": 5,
     # Base of the exponential back-off in seconds (jittered), used when the vendor gives none.
     "RETRY_BACKOFF": 2.0,

@@ -142,6 +142,15 @@ class ImageJobSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "attempts": {
+                "help_text": _(
+                    "Tries at the job so far: one per run that starts it (however many vendor "
+                    "calls that takes) and one per retry after an error; polls and waits count "
+                    "none."
+                )
+            }
+        }
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, job: ImageJob) -> str | None:

@@ -2,11 +2,11 @@
 
 - ``RunContext``: during ``run_job`` (``start``/``poll``). ``reserve_budget`` takes the job's
   price from its budgets before the provider starts (or the job waits for them); ``call``
-  reserves a rate-limit slot, counts the attempt, calls the vendor, records the call and its
-  credits (a ``paid`` call without a vendor figure records the vendor's price, marked
-  estimated) and settles the budget; when the limiter says to wait or the vendor fails, the job
-  is deferred, retried, polled again later or failed here, and ``_Stop`` ends the provider's
-  step (the runner catches it).
+  reserves a rate-limit slot, counts the run's attempt (at its first call), calls the vendor,
+  records the call and its credits (a ``paid`` call without a vendor figure records the
+  vendor's price, marked estimated) and settles the budget; when the limiter says to wait or
+  the vendor fails, the job is deferred, retried, polled again later or failed here, and
+  ``_Stop`` ends the provider's step (the runner catches it).
 - ``NowContext``: for calls a person is waiting for (the editor's review result, the account
   balance, deleting the vendor-side copy): a limiter wait raises ``RateLimited``, vendor errors
   propagate to the caller, and nothing is recorded but what the provider notes or charges.
@@ -285,6 +285,8 @@ class RunContext(_Context):
         self.answered = None
         #: The job's budget reservation (``reserve_budget``), settled by its paid call.
         self.reservation: Reservation | None = None
+        #: Whether this run counted its attempt (at its first vendor call).
+        self.counted = False
 
     def price(self) -> Decimal:
         """What the job is expected to cost (``Provider.price``), in credits."""
@@ -322,10 +324,12 @@ class RunContext(_Context):
             if self.polling:
                 schedule_poll(job, max(wait, 0.5))
             else:
+                # The try is paused, not over: the run that goes on with it counts it.
+                self._count_attempt(-1 if self.counted else 0)
                 defer(job, wait, f"{provider.label} rate limit: waiting {wait:.1f} s")
             raise _Stop
-        if not self.polling:
-            count_attempt(job)
+        if not self.polling and not self.counted:
+            self._count_attempt(1)
         tracked = (
             paid
             and provider.tracks_balance
@@ -394,6 +398,14 @@ class RunContext(_Context):
             bytes=len(result.content),
         )
         return result
+
+    def _count_attempt(self, step: int) -> None:
+        """An attempt is one try at the job, not one vendor call: a run that starts the job
+        counts one at its first call (PiktID's upload and generate are one attempt); polls
+        count none; a run the rate limiter pauses gives its count back (``step`` -1)."""
+        if step:
+            count_attempt(self._job, step)
+            self.counted = step > 0
 
     def _call_failed(self, tracked: bool, paid: bool) -> None:
         """A paid call failed: it no longer counts as under way, and its reservation is given

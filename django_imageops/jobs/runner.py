@@ -316,6 +316,7 @@ def _start(job: ImageJob, provider: Provider, ctx: RunContext):
         )
         return None
     except ArithmeticError as exc:  # a size the fitting cannot compute: refused, not a crash
+        count_attempt(job)
         fail(
             job,
             "invalid_input",

@@ -123,9 +123,16 @@ def has_pending_fields(job: ImageJob) -> bool:
     return bool(job.__dict__.get(_PENDING_FIELDS))
 
 
-def count_attempt(job: ImageJob) -> None:
-    """Count one attempt; written with the job's next write (one UPDATE fewer per run)."""
-    set_later(job, attempts=job.attempts + 1)
+def count_attempt(job: ImageJob, step: int = 1) -> None:
+    """Count one attempt (``step`` -1: take one back); written with the job's next write (one
+    UPDATE fewer per run).
+
+    An attempt is one try at the job: a run that starts it at the vendor (however many calls
+    that takes), or finds it cannot (the source is missing or unusable), or stores a result an
+    earlier try kept. Its retries count one each and ``IMAGEOPS["MAX_ATTEMPTS"]`` bounds
+    them; polls for an asynchronous result, rate-limit and budget waits, waiting for an
+    identical job or for a person, and a reused result count none."""
+    set_later(job, attempts=max(0, job.attempts + step))
 
 
 def _write(

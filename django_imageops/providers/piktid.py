@@ -180,17 +180,18 @@ class PiktidUncrop(Provider):
     def generate(self, ctx):
         """``POST /edit/generate`` with the (scaled) offsets; the first poll comes later.
 
-        The request is recorded (``step`` "requested", ``generated_at``) before it is sent, so
-        that a run that dies before storing the answer is resumed by looking for the result
-        rather than by paying for a second generation; an answer that says PiktID did not
-        take the request (an error other than a gateway's 502/504) clears the mark."""
+        The request is recorded (``step`` "requested", ``generated_at``) just before it is
+        sent (not when the rate limiter defers it: then nothing was asked), so that a run that
+        dies before storing the answer is resumed by looking for the result rather than by
+        paying for a second generation; an answer that says PiktID did not take the request
+        (an error other than a gateway's 502/504) clears the mark."""
         sides = Uncrop.SIDES
         offsets = ctx.vendor_state.get("offsets") or {side: ctx.params[side] for side in sides}
         image_id = ctx.vendor_image_id
         requested_at = time.time()
-        ctx.save_vendor_refs(state={"step": REQUESTED, "generated_at": requested_at})
 
         def send(client):
+            ctx.save_vendor_refs(state={"step": REQUESTED, "generated_at": requested_at})
             try:
                 return client.generate_expand(image_id, **offsets)
             except VendorError as exc:

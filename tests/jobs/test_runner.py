@@ -164,6 +164,19 @@ def test_rate_limit_reservation_defers_without_counting_an_attempt(run, sandbox,
     assert calls(sandbox, "pixlab") == 0
 
 
+def test_parameters_the_fitting_cannot_apply_fail_the_job_as_one_attempt(run, sandbox, monkeypatch):
+    # No built-in provider's fitting overflows on parameters in range: a provider's might.
+    def overflow(self, params, data, filename="", *, verified=False):
+        raise OverflowError("the offsets overflow the scale")
+
+    monkeypatch.setattr(providers.get_provider("crop").__class__, "prepare", overflow)
+    [job] = run(jobs.create_jobs, "crop", objects=[photo()], field="image", params=CROP)
+    job.refresh_from_db()
+    assert (job.status, job.error_code, job.attempts) == ("failed", "invalid_input", 1)
+    assert "cannot be applied to this image" in job.error_message
+    assert calls(sandbox, "pixlab") == 0
+
+
 def test_released_after_every_vendor_call(run, sandbox, monkeypatch):
     from django_imageops import ratelimit
 

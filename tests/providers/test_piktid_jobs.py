@@ -265,3 +265,44 @@ def test_piktids_reason_is_stored_not_its_reason_phrase(run, sandbox):
     assert (job.status, job.error_code) == ("failed", "insufficient_credits")
     assert "Not enough credits" in job.error_message
     assert "Payment Required" not in job.error_message
+
+
+def test_a_piktid_job_is_one_attempt_not_one_per_call(run, sandbox, monkeypatch):
+    """An attempt is one try at the job: its upload and its generate are one attempt, and a
+    rate-limit wait between them (the try paused, not tried again) adds none; polls add none."""
+    from django_imageops import ratelimit
+    from django_imageops.providers.piktid import PiktidUncrop
+
+    sandbox.configure(piktid_delay=0)
+    original = PiktidUncrop.generate
+
+    def generate_after_a_rate_limit(self, ctx):
+        monkeypatch.setattr(PiktidUncrop, "generate", original)
+        ratelimit.backoff(ctx.provider.vendor, ctx.credential, 30)  # every worker waits 30 s
+        return original(self, ctx)
+
+    monkeypatch.setattr(PiktidUncrop, "generate", generate_after_a_rate_limit)
+    job = piktid_job(run, left=20)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.vendor_state["step"]) == ("pending", 0, "uploaded")
+    ratelimit.get_cache().clear()  # the 30 s are over
+    job = run(run_due_job, job)  # generates (no second upload)
+    assert (job.status, job.attempts) == ("running", 1)
+    job = run(run_due_job, job)  # polls and stores the result
+    assert (job.status, job.attempts) == ("succeeded", 1), job.error_message
+    assert (calls(sandbox, "piktid", "target"), calls(sandbox, "piktid", "generate")) == (1, 1)
+
+
+def test_max_attempts_counts_tries_not_vendor_calls(run, sandbox, settings):
+    """MAX_ATTEMPTS 2: a PiktID job whose generate fails twice is tried twice (upload and
+    generate, then generate again) before it gives up, not once."""
+    settings.IMAGEOPS = {**settings.IMAGEOPS, "MAX_ATTEMPTS": 2}
+    sandbox.configure(piktid_delay=0)
+    sandbox.fail_next("piktid", count=2, status=503, endpoint="generate")
+    job = piktid_job(run, left=20)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.error_code) == ("pending", 1, "vendor_unavailable")
+    job = run(run_due_job, job)
+    assert (job.status, job.attempts) == ("failed", 2)
+    assert "Gave up after 2 attempts" in job.error_message
+    assert (calls(sandbox, "piktid", "target"), calls(sandbox, "piktid", "generate")) == (1, 2)
