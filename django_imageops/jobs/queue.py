@@ -151,7 +151,7 @@ def schedule(job: ImageJob, when: datetime) -> None:
     transaction.on_commit(lambda: enqueue("run_job", job_id, run_after=when))
 
 
-def requeue_early_delivery(job_id: int) -> bool:
+def requeue_early_delivery(job_id: int, now: datetime | None = None) -> bool:
     """Enqueue job ``job_id`` again at its ``next_attempt_at`` when a task arrived before it.
 
     A scheduler may deliver a deferred task early: RQ keeps ``run_after`` in whole seconds
@@ -159,6 +159,11 @@ def requeue_early_delivery(job_id: int) -> bool:
     before the job is due. Dropping that task would leave the job pending (or running with a
     poll due) for ever, since nothing else enqueues it. The new task's ``run_after`` is rounded
     up to a whole second, so a whole-second scheduler delivers it on time.
+
+    ``now``: the time the claim was judged at (default: now). A job that was not due then but
+    is by the time this runs (a busy machine can pause a worker between the two) is enqueued
+    again as well: judged at the later time, its task would be taken for a duplicate of a
+    running job's and dropped, and the job left pending for ever.
 
     Copies of the task arriving more than a second early are enqueued once per due time: an
     ``add`` on the limiter's shared cache (``IMAGEOPS["RATE_LIMIT_CACHE"]``) lets the first
@@ -174,7 +179,7 @@ def requeue_early_delivery(job_id: int) -> bool:
         ImageJob.objects.filter(
             pk=job_id,
             status__in=(ImageJob.Status.PENDING, ImageJob.Status.RUNNING),
-            next_attempt_at__gt=timezone.now(),
+            next_attempt_at__gt=now or timezone.now(),
         )
         .values_list("next_attempt_at", flat=True)
         .first()

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -100,13 +100,15 @@ def run_job(job_id: int) -> ImageJob | None:
     Returns:
         The job after this run, or None when it was not claimed.
     """
+    now = timezone.now()
     try:
-        job = _claim(job_id)
+        job = _claim(job_id, now)
     except TRANSIENT_DATABASE_ERRORS as exc:
         _claim_later(job_id, exc)
         return None
     if job is None:
-        if not requeue_early_delivery(job_id):
+        # Judged at the claim's time: a job due a moment after it is requeued, not dropped.
+        if not requeue_early_delivery(job_id, now):
             logger.debug("run_job(%s): not claimable (running, finished or gone)", job_id)
         return None
     attempts, held_work = job.attempts, bool(job.work_key)
@@ -183,8 +185,7 @@ def _recover(job: ImageJob, exc: Exception, attempts: int) -> None:
     retry_later(job, code, message, name="spool" if spooled else "retry_later")
 
 
-def _claim(job_id: int) -> ImageJob | None:
-    now = timezone.now()
+def _claim(job_id: int, now: datetime) -> ImageJob | None:
     fresh = take_fresh(job_id)
     if fresh is not None and fresh.status == PENDING and fresh.next_attempt_at is None:
         # Run inline as its transaction commits (ImmediateBackend): the instance create_jobs

@@ -67,6 +67,43 @@ def test_a_task_delivered_before_the_job_is_due_is_enqueued_again(run, sandbox, 
     assert calls(sandbox, "pixlab") == 0
 
 
+def test_an_early_task_is_enqueued_again_when_the_job_became_due_after_its_claim(
+    run, sandbox, settings, monkeypatch
+):
+    # On a busy machine a worker can be paused between the failed claim of a task that came a
+    # moment early and the look at why: the job is due by then. That task was dropped (taken
+    # for a copy of a task that had already run the job) and the job left pending for ever.
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from django_imageops import tasks
+    from django_imageops.jobs import runner
+
+    settings.TASKS = {"default": {"BACKEND": DUMMY_BACKEND}}
+    backend = tasks.get_backend()
+    [job] = run(jobs.create_jobs, "crop", objects=[photo()], field="image", params=CROP)
+    due = timezone.now() + timedelta(milliseconds=300)
+    ImageJob.objects.filter(pk=job.pk).update(next_attempt_at=due)
+    backend.clear()
+
+    claim = runner._claim
+
+    def claim_then_pause(job_id, *args):
+        claimed = claim(job_id, *args)
+        while timezone.now() <= due:  # the worker is paused until the job is due
+            time.sleep(0.05)
+        return claimed
+
+    monkeypatch.setattr(runner, "_claim", claim_then_pause)
+    assert run(jobs.run_job, job.pk) is None  # early: not run...
+    [again] = backend.results  # ...but enqueued again, not dropped
+    assert again.args == [job.pk]
+    assert again.task.run_after == tasks.whole_second_after(due)
+    assert calls(sandbox, "pixlab") == 0
+
+
 def test_an_early_task_is_not_enqueued_again_without_defer_or_when_finished(run, sandbox, settings):
     from datetime import timedelta
 
