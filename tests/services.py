@@ -203,6 +203,67 @@ def stop_processes(processes: list[subprocess.Popen], timeout: float = 15) -> st
     return "\n".join(logs)
 
 
+#: Seconds without any change (tasks, jobs, their history) after which ``wait_for_workers``
+#: takes the workers for hung. Only a safety net: waiting is judged by the conditions, and a
+#: slow machine still changes something every few seconds (a worker starting takes longest).
+STALL_SECONDS = 300.0
+
+
+def wait_for_workers(
+    done,
+    processes: list[subprocess.Popen],
+    tasks_left=None,
+    *,
+    stall: float = STALL_SECONDS,
+    interval: float = 0.2,
+) -> str:
+    """Wait while worker ``processes`` run the tasks until ``done()`` is true, however long a
+    busy machine makes that take. Returns "" when done, else why waiting could not help:
+
+    - a worker process exited;
+    - ``tasks_left()``, when given (the tasks the task backend holds, queued, scheduled or
+      running: a number or a tuple of numbers, read in one consistent snapshot), is empty twice
+      in a row while ``done()`` is false: nothing is left that could do the work (a dropped
+      task);
+    - nothing changed (tasks, jobs, their history) for ``stall`` seconds: a hung worker.
+    """
+    from django.db.models import Count, Max
+
+    from django_imageops.models import ImageJob, ImageJobEvent
+
+    def state():
+        jobs = ImageJob.objects.aggregate(updated=Max("updated_at"), n=Count("pk"))
+        left = tasks_left() if tasks_left is not None else None
+        return left, jobs["updated"], jobs["n"], ImageJobEvent.objects.count()
+
+    last, changed_at, idle = None, time.monotonic(), 0
+    while True:
+        if done():
+            return ""
+        for process in processes:
+            if process.poll() is not None:
+                return f"worker {process.args} exited with {process.returncode}"
+        snapshot = state()
+        left = snapshot[0]
+        empty = left is not None and not (any(left) if isinstance(left, tuple) else left)
+        idle = idle + 1 if empty else 0
+        if idle >= 2 and not done():
+            return "no task is left to run, and the work is not done (a task was dropped)"
+        if snapshot != last:
+            last, changed_at = snapshot, time.monotonic()
+        elif time.monotonic() - changed_at > stall:
+            return f"nothing changed for {stall:.0f} s (tasks left: {left})"
+        time.sleep(interval)
+
+
+def db_tasks_left() -> int:
+    """The tasks django-tasks-db holds (ready, including those to run later, or running): one
+    COUNT, a consistent snapshot (a run enqueues its follow-up before its own row says done)."""
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).count()
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.2) -> bool:
     """Poll ``predicate()`` until true or ``timeout`` seconds passed; return its last value."""
     deadline = time.monotonic() + timeout

@@ -226,3 +226,12 @@ elif _task_backend == "celery":
     # As docs/howto/workers.md recommends: acknowledge after the run, one task per free thread.
     CELERY_TASK_ACKS_LATE = True
     CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if _task_backend:
+    # Worker processes started by tests log what the jobs do: a failing test shows their logs.
+    LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(process)d %(name)s: %(message)s"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "loggers": {"django_imageops": {"handlers": ["console"], "level": "INFO"}},
+    }

@@ -17,10 +17,11 @@ from django_imageops import jobs, tasks
 from django_imageops.models import ImageJob, ImageJobEvent
 from tests.conftest import make_image
 from tests.services import (
+    db_tasks_left,
     max_in_window,
     start_process,
     stop_processes,
-    wait_until,
+    wait_for_workers,
     worker_env,
 )
 
@@ -31,11 +32,10 @@ JOBS = 12
 RPM = 120  # limiter: slots of 60 / (120 - BURST 2) s, about 2 calls per second
 
 
-def run_workers(succeeded: int, *, rpm: int, name: str) -> tuple[bool, bool, str]:
+def run_workers(succeeded: int, *, rpm: int, name: str) -> tuple[str, str]:
     """Run ``WORKERS`` db_worker processes until ``succeeded`` jobs have succeeded and every
-    task (duplicate deliveries too) has been taken. Returns ``(done, drained, their logs)``."""
-    from django_tasks_db.models import DBTaskResult
-
+    task (duplicate deliveries too) has been taken. Returns ``(problem, their logs)``: the
+    problem is "" when they did (``tests.services.wait_for_workers``)."""
     env = worker_env(IMAGEOPS_TEST_TASK_BACKEND="db", IMAGEOPS_TEST_CLIPDROP_RPM=str(rpm))
     workers = [
         start_process(
@@ -46,16 +46,17 @@ def run_workers(succeeded: int, *, rpm: int, name: str) -> tuple[bool, bool, str
         for i in range(WORKERS)
     ]
     try:
-        done = wait_until(
-            lambda: ImageJob.objects.filter(status="succeeded").count() == succeeded, timeout=90
-        )
-        drained = wait_until(
-            lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists(),
-            timeout=30,
+        problem = wait_for_workers(
+            lambda: (
+                ImageJob.objects.filter(status="succeeded").count() == succeeded
+                and not db_tasks_left()
+            ),
+            workers,
+            db_tasks_left,
         )
     finally:
         log = stop_processes(workers)
-    return done, drained, log
+    return problem, log
 
 
 def test_jobs_delivered_twice_run_once_across_workers_within_the_rate(sandbox, s3, settings):
@@ -72,9 +73,8 @@ def test_jobs_delivered_twice_run_once_across_workers_within_the_rate(sandbox, s
         tasks.enqueue(tasks.run_job_task, job.pk)
     assert DBTaskResult.objects.count() == 2 * JOBS
 
-    done, drained, log = run_workers(JOBS, rpm=RPM, name="w")
-    assert done, log
-    assert drained, log
+    problem, log = run_workers(JOBS, rpm=RPM, name="w")
+    assert not problem, (problem, log)
 
     counters = sandbox.counters()["clipdrop"]
     assert counters["calls"] == JOBS, log
@@ -116,9 +116,12 @@ def test_identical_jobs_run_by_several_workers_make_one_vendor_call(sandbox, s3,
             uploads=[ContentFile(image, name=f"{operation}-{i}.png") for i in range(10)],
             params=params,
         )
-    done, drained, log = run_workers(20, rpm=6000, name="t")
-    assert done, (list(ImageJob.objects.values_list("status", "error_message")), log)
-    assert drained, log
+    problem, log = run_workers(20, rpm=6000, name="t")
+    assert not problem, (
+        problem,
+        list(ImageJob.objects.values_list("status", "error_message")),
+        log,
+    )
     counters = sandbox.counters()
     assert counters["pixlab"]["calls"] == 1, log
     assert counters["clipdrop"]["calls"] == 1, log

@@ -10,7 +10,13 @@ from django.core.files.base import ContentFile
 from django_imageops import jobs
 from django_imageops.models import ImageJob
 from tests.jobs.support import calls, make_image
-from tests.services import start_process, stop_processes, wait_until, worker_env
+from tests.services import (
+    db_tasks_left,
+    start_process,
+    stop_processes,
+    wait_for_workers,
+    worker_env,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -47,12 +53,14 @@ def test_db_worker_runs_jobs_and_deferred_retries(sandbox, s3, settings):
         "db_worker",
     )
     try:
-        done = wait_until(
-            lambda: ImageJob.objects.filter(status="succeeded").count() == 3, timeout=60
+        problem = wait_for_workers(
+            lambda: ImageJob.objects.filter(status="succeeded").count() == 3,
+            [worker],
+            db_tasks_left,
         )
     finally:
         log = stop_processes([worker])
-    assert done, log
+    assert not problem, (problem, log)
     retried = [j for j in ImageJob.objects.all() if j.attempts == 2]
     assert len(retried) == 1, log
     results = list(DBTaskResult.objects.order_by("enqueued_at"))
