@@ -150,6 +150,45 @@ def test_wait_shows_progress_until_done_and_ctrl_c_stops_only_the_waiting(
     assert DBTaskResult.objects.count() == 10
 
 
+def test_wait_stops_when_the_rest_waits_for_a_budget(photos, sandbox, settings):
+    """A spent daily budget holds 3 of 5 jobs back: ``--wait`` does not wait for its
+    ``--timeout`` but stops, says how many wait and why, and exits with status 3."""
+    import time
+
+    from tests.jobs.support import vendor_setting
+
+    vendor_setting(settings, "pixlab", DAILY_BUDGET=2)
+    out, err = io.StringIO(), io.StringIO()
+    started = time.monotonic()
+    with pytest.raises(CommandError) as stopped:
+        call_command(
+            "imageops_batch",
+            "testapp.Photo",
+            "image",
+            "crop",
+            *CROP,
+            "--wait",
+            "--timeout",
+            "60",
+            "--poll",
+            "0.1",
+            stdout=out,
+            stderr=err,
+        )
+    assert time.monotonic() - started < 30
+    assert stopped.value.returncode == 3
+    message = str(stopped.value)
+    assert message.startswith(
+        "3 jobs wait for a budget: PixLab's daily budget of 2 credits is spent; resumes at "
+        "00:00 UTC. Raise the budget"
+    ), message
+    assert "imageops_run --due" in message
+    assert "waiting for a budget 3" in out.getvalue()
+    assert "Succeeded: 2" in out.getvalue()  # the summary is printed first
+    assert calls(sandbox, "pixlab") == 2
+    assert ImageJob.objects.filter(status="pending", error_code="budget_exhausted").count() == 3
+
+
 def test_queueing_queries_do_not_grow_with_objects_in_a_chunk(s3, sandbox, settings):
     """Per chunk: a constant number of queries, however many objects it holds."""
     from django.db import connection

@@ -17,12 +17,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ..amounts import format_credits
+from ..jobs import budget_wait_reasons
+from ..jobs.states import budget_wait_q
 from ..models import ImageJob, ImageJobEvent
 from ..redaction import job_redactor
 from .credits import CreditsViewMixin, warn_low_balances
@@ -46,9 +49,11 @@ from .job_page import JOB_PAGE_TEMPLATE, JobPageMixin
 #: A search term that may be the start of a job's or a batch's UUID (hyphens left out).
 HEX_ID = re.compile(r"[0-9a-fA-F]{4,32}")
 
-#: Statuses shown as "queued" / "running" in the batch progress.
+#: Statuses shown as "queued" / "running" ... in the batch progress; a pending job waiting for
+#: a budget is counted apart, as "waiting_for_budget" (``jobs.states.budget_wait_q``).
 PROGRESS_GROUPS = {
     "queued": (ImageJob.Status.PENDING,),
+    "waiting_for_budget": (),
     "running": (ImageJob.Status.RUNNING,),
     "waiting": (ImageJob.Status.WAITING_FOR_EDITOR,),
     "succeeded": (ImageJob.Status.SUCCEEDED,),
@@ -58,26 +63,47 @@ PROGRESS_GROUPS = {
 
 
 def batch_progress(batch) -> dict:
-    """Counts of a batch's jobs per progress group (one query).
+    """Counts of a batch's jobs per progress group (one query; one more when some wait for a
+    budget, for their reasons).
 
     Returns:
-        ``{"total": n, "counts": {"queued", "running", "waiting", "succeeded", "failed",
-        "canceled"}, "percent": {...same keys, 0..100}, "done": bool}``; ``done`` is true when no
-        job is queued or running.
+        ``{"total": n, "counts": {"queued", "waiting_for_budget", "running", "waiting",
+        "succeeded", "failed", "canceled"}, "percent": {...same keys, 0..100}, "done": bool,
+        "budget_reasons": [reason, ...]}``. ``waiting_for_budget`` counts pending jobs that wait
+        for a budget (``queued`` does not count them); ``budget_reasons`` says why, in plain
+        words ("Clipdrop's daily budget of 10 credits is spent; resumes at 00:00 UTC. (3 jobs)").
+        ``done`` is true when no job is queued or running: what is left waits for a person (the
+        editor) or for a budget, which no worker moves on by itself.
     """
-    rows = ImageJob.objects.filter(batch=batch).values_list("status").annotate(n=Count("id"))
-    by_status = dict(rows)
+    now = timezone.now()
+    jobs_of_batch = ImageJob.objects.filter(batch=batch)
+    rows = jobs_of_batch.values_list("status").annotate(
+        n=Count("id"), budget=Count("id", filter=budget_wait_q(now))
+    )
+    by_status = {status: n for status, n, _budget in rows}
     counts = {
         group: sum(by_status.get(status, 0) for status in statuses)
         for group, statuses in PROGRESS_GROUPS.items()
     }
+    counts["waiting_for_budget"] = sum(budget for _status, _n, budget in rows)
+    counts["queued"] -= counts["waiting_for_budget"]
     total = sum(counts.values())
     percent = {group: round(100 * n / total, 2) if total else 0 for group, n in counts.items()}
+    reasons = (
+        [
+            ngettext("%(reason)s (%(count)d job)", "%(reason)s (%(count)d jobs)", n)
+            % {"reason": reason, "count": n}
+            for reason, n in budget_wait_reasons(jobs_of_batch, now=now)
+        ]
+        if counts["waiting_for_budget"]
+        else []
+    )
     return {
         "total": total,
         "counts": counts,
         "percent": percent,
         "done": counts["queued"] + counts["running"] == 0,
+        "budget_reasons": reasons,
     }
 
 

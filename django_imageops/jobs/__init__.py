@@ -22,7 +22,7 @@ by concept:
 - ``queue``: enqueueing the tasks ``django_imageops.tasks`` registers (``jobs`` never imports
   ``tasks``);
 - ``actions``: ``cancel``, ``retry`` (``retry_refusal`` says why not), ``run_due``,
-  ``requeue_stale``, ``resume_waiting``, ``waiting_for_budget``;
+  ``requeue_stale``, ``resume_waiting``, ``waiting_for_budget`` (``budget_wait_reasons``: why);
 - ``review``: the vendor's editor (``fetch_review_result``, ``request_review_result``,
   ``record_editor_error``); ``vendor_calls``: ``refresh_credits``, ``delete_vendor_copy``.
 
@@ -31,6 +31,7 @@ job; every attempt, vendor call, error, retry and stored result is an ``ImageJob
 """
 
 from .actions import (
+    budget_wait_reasons,
     cancel,
     requeue_stale,
     resume_waiting,
@@ -52,6 +53,7 @@ __all__ = [
     "Estimate",
     "VendorEstimate",
     "apply_result",
+    "budget_wait_reasons",
     "cancel",
     "create_jobs",
     "delete_vendor_copy",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,7 +16,7 @@ from .budgets import budget_statuses
 from .history import Kind, record_event
 from .queue import enqueue_on_commit
 from .runner import POLLING, run_job, without_polling
-from .states import BUDGET_WAIT, PENDING, RUNNING, due_q, transition
+from .states import BUDGET_WAIT, PENDING, RUNNING, budget_wait_q, due_q, transition
 
 Kind = Kind
 
@@ -137,6 +137,22 @@ def waiting_for_budget():
     """The jobs waiting for a budget (``pending``, ``error_code`` ``budget_exhausted``), as a
     queryset."""
     return ImageJob.objects.filter(status=PENDING, error_code=BUDGET_WAIT)
+
+
+def budget_wait_reasons(queryset=None, *, now=None) -> list[tuple[str, int]]:
+    """Why the jobs of ``queryset`` (default: every job) that wait for a budget at ``now``
+    (default: now; ``states.budget_wait_q``) wait: ``[(reason, number of jobs), ...]``, most
+    jobs first. The reason is the one stored on the job in plain words ("Clipdrop's daily
+    budget of 10 credits is spent; resumes at 00:00 UTC."). One query.
+    """
+    queryset = ImageJob.objects.all() if queryset is None else queryset
+    rows = (
+        queryset.filter(budget_wait_q(now or timezone.now()))
+        .values_list("error_message")
+        .annotate(n=Count("id"))
+        .order_by("-n", "error_message")
+    )
+    return [(reason, n) for reason, n in rows]
 
 
 def resume_waiting(*, enqueue: bool = True) -> int:

@@ -166,6 +166,14 @@ def due_q(now: datetime) -> Q:
     )
 
 
+def budget_wait_q(now: datetime) -> Q:
+    """Jobs waiting for a budget at ``now``: pending with ``error_code`` ``budget_exhausted``
+    (``BUDGET_WAIT``) and not due yet. One whose budget's period rolled over, or that
+    ``jobs.resume_waiting`` made due after its cap was raised, is due: queued, no longer
+    waiting."""
+    return Q(status=PENDING, error_code=BUDGET_WAIT, next_attempt_at__gt=now)
+
+
 # -- transitions with their side effects ---------------------------------------------------
 
 

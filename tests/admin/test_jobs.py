@@ -143,6 +143,41 @@ def test_batch_progress_panel_and_json(admin_client, photo):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("fresh_servers")
+def test_batch_progress_counts_jobs_waiting_for_a_budget_apart(admin_client, run, settings):
+    """Jobs a spent budget holds back are not "queued": no worker runs them until the budget
+    has room. The panel and its JSON count them apart, say why, and call the batch done."""
+    from django_imageops import jobs
+    from tests.jobs.support import CROP, photo, vendor_setting
+
+    vendor_setting(settings, "pixlab", DAILY_BUDGET=2)
+    batch = uuid.uuid4()
+    photos = [photo(make_image(40 + i, 30)) for i in range(5)]
+    run(jobs.create_jobs, "crop", objects=photos, field="image", params=CROP, batch=batch)
+    assert ImageJob.objects.filter(status="succeeded").count() == 2
+    url = reverse("admin:django_imageops_imagejob_batch_progress", args=[batch])
+    data = admin_client.get(url).json()
+    assert data["counts"]["waiting_for_budget"] == 3
+    assert data["counts"]["queued"] == 0
+    assert data["counts"]["succeeded"] == 2
+    assert data["percent"]["waiting_for_budget"] == 60
+    assert data["budget_reasons"] == [
+        "PixLab's daily budget of 2 credits is spent; resumes at 00:00 UTC. (3 jobs)"
+    ]
+    assert data["done"] is True
+    html = admin_client.get(reverse(CHANGELIST), {"batch": str(batch)}).content.decode()
+    assert '<b data-count="waiting_for_budget">3</b>' in html
+    assert '<b data-count="queued">0</b>' in html
+    assert "resumes at 00:00 UTC. (3 jobs)" in html
+    # Raised cap, resumed: due again, so queued (a worker takes them), no longer waiting.
+    vendor_setting(settings, "pixlab", DAILY_BUDGET=10)
+    assert jobs.resume_waiting(enqueue=False) == 3
+    data = admin_client.get(url).json()
+    assert (data["counts"]["waiting_for_budget"], data["counts"]["queued"]) == (0, 3)
+    assert data["budget_reasons"] == [] and data["done"] is False
+
+
+@pytest.mark.django_db
 def test_batch_progress_needs_admin_login(client, photo):
     url = reverse("admin:django_imageops_imagejob_batch_progress", args=[uuid.uuid4()])
     assert client.get(url).status_code == 302  # to the login page

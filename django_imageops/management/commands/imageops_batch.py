@@ -17,6 +17,14 @@
 - ``--wait`` shows a progress bar until every job of the batch is finished, then a summary
   (succeeded, failed, credits). Ctrl-C loses nothing: chunks already queued stay queued and run;
   the command prints the batch UUID and how to resume.
+- When every unfinished job of the batch waits for a budget (``error_code``
+  ``budget_exhausted``: no worker runs them until the budget has room), ``--wait`` stops at
+  once: it says how many jobs wait and why, and the command exits with status 3
+  (``EXIT_BUDGET``; ``CommandError`` with that ``returncode`` under ``call_command``).
+
+Exit status: 0 when the jobs were queued (with ``--wait``: every job finished, or
+``--timeout`` passed); 1 on bad input (nothing queued); 3 (``EXIT_BUDGET``) when ``--wait``
+stopped because the rest of the batch waits for a budget.
 """
 
 from __future__ import annotations
@@ -30,8 +38,10 @@ from django.apps import apps
 from django.core.exceptions import FieldError, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from django_imageops import jobs
+from django_imageops.jobs.states import budget_wait_q
 from django_imageops.models import ImageJob
 from django_imageops.operations import OPERATIONS
 from django_imageops.providers import default_provider, find_provider, providers_for
@@ -45,6 +55,10 @@ SKIP_STATUSES = (
 )
 #: Statuses the progress bar counts as done (waiting for a person counts: no worker will move it).
 SETTLED_STATUSES = (*ImageJob.FINISHED_STATUSES, ImageJob.Status.WAITING_FOR_EDITOR)
+#: Exit status when ``--wait`` stopped because every unfinished job waits for a budget.
+EXIT_BUDGET = 3
+#: The ``_counts`` key of pending jobs waiting for a budget (also counted under "pending").
+BUDGET = "waiting_for_budget"
 
 
 def parse_pairs(pairs: list[str], option: str) -> dict:
@@ -70,7 +84,11 @@ def parse_pairs(pairs: list[str], option: str) -> dict:
 class Command(BaseCommand):
     """``manage.py imageops_batch``: see the module docstring."""
 
-    help = "Queue one image operation over a model's objects, in chunks, as one batch."
+    help = (
+        "Queue one image operation over a model's objects, in chunks, as one batch. Exit "
+        "status: 0 queued (with --wait: finished, or --timeout passed), 1 bad input (nothing "
+        "queued), 3 --wait stopped because every unfinished job waits for a spent budget."
+    )
 
     def add_arguments(self, parser):
         """Positional ``model`` (app_label.ModelName), ``field``, ``operation``; options
@@ -104,7 +122,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Queue objects that already have a pending or succeeded job too.",
         )
-        parser.add_argument("--wait", action="store_true", help="Show progress until done.")
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help=(
+                "Show progress until done; stop early (exit status 3) when every unfinished "
+                "job waits for a spent budget."
+            ),
+        )
         parser.add_argument(
             "--poll", type=float, default=1.0, help="Seconds between progress updates."
         )
@@ -176,14 +201,17 @@ class Command(BaseCommand):
             )
             return
 
+        budget_stop = ""
         if options["wait"] and ImageJob.objects.filter(batch=batch).exists():
             try:
-                self._wait(batch, options["poll"], options["timeout"])
+                budget_stop = self._wait(batch, options["poll"], options["timeout"])
             except KeyboardInterrupt:
                 self.stdout.write(
                     self.style.WARNING("\nStopped waiting; the queued jobs keep running.")
                 )
         self._summary(batch)
+        if budget_stop:
+            raise CommandError(budget_stop, returncode=EXIT_BUDGET)
 
     # -- queueing ------------------------------------------------------------------------------
 
@@ -265,19 +293,37 @@ class Command(BaseCommand):
 
     # -- progress ------------------------------------------------------------------------------
 
-    def _counts(self, batch) -> dict[str, int]:
-        rows = ImageJob.objects.filter(batch=batch).values("status").annotate(n=Count("id"))
-        return {row["status"]: row["n"] for row in rows}
+    def _counts(self, batch, with_budget: bool = False) -> dict[str, int]:
+        """Jobs of ``batch`` per status; with ``with_budget``, also ``BUDGET``: the pending ones
+        waiting for a budget (``jobs.states.budget_wait_q``). One query."""
+        rows = (
+            ImageJob.objects.filter(batch=batch)
+            .values_list("status")
+            .annotate(n=Count("id"), budget=Count("id", filter=budget_wait_q(timezone.now())))
+        )
+        counts = {status: n for status, n, _budget in rows}
+        if with_budget:
+            counts[BUDGET] = sum(budget for _status, _n, budget in rows)
+        return counts
 
-    def _wait(self, batch, poll: float, timeout: float | None) -> None:
+    def _wait(self, batch, poll: float, timeout: float | None) -> str:
+        """Show progress until every job of ``batch`` is settled, ``timeout`` seconds pass, or
+        every unsettled job waits for a budget.
+
+        Returns:
+            "" when the batch settled or the wait timed out; else the message that says how
+            many jobs wait for a budget, why, and what to do.
+        """
         tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
         started = time.monotonic()
         last_line = ""
+        budget_stop = ""
         while True:
-            counts = self._counts(batch)
+            counts = self._counts(batch, with_budget=True)
+            waiting = counts.pop(BUDGET)
             total = sum(counts.values())
             settled = sum(counts.get(s, 0) for s in SETTLED_STATUSES)
-            line = self._bar(counts, total, settled, time.monotonic() - started)
+            line = self._bar(counts, total, settled, time.monotonic() - started, waiting)
             if tty:
                 self.stdout.write("\r" + line, ending="")
                 self.stdout.flush()
@@ -286,25 +332,44 @@ class Command(BaseCommand):
             last_line = line
             if settled >= total:
                 break
+            if waiting and settled + waiting >= total:
+                budget_stop = self._budget_message(batch, waiting)
+                break
             if timeout is not None and time.monotonic() - started >= timeout:
                 self.stdout.write(
                     ("\n" if tty else "") + "Timed out waiting; the jobs keep running."
                 )
-                return
+                return ""
             time.sleep(poll)
         if tty:
             self.stdout.write("")
+        return budget_stop
 
     @staticmethod
-    def _bar(counts, total, settled, elapsed, width=30) -> str:
+    def _budget_message(batch, waiting: int) -> str:
+        """ "3 jobs wait for a budget: <reasons>. Raise ... then ``imageops_run --due``"."""
+        reasons = "; ".join(
+            reason.rstrip(".") + (f" ({n} jobs)" if n != waiting else "")
+            for reason, n in jobs.budget_wait_reasons(ImageJob.objects.filter(batch=batch))
+        )
+        return (
+            f"{waiting} job{'s' if waiting != 1 else ''} wait{'' if waiting != 1 else 's'} for "
+            f"a budget: {reasons}. Raise the budget (the vendor's *_BUDGET setting) or wait "
+            f"for it to reset, then run `manage.py imageops_run --due` (or press Resume on "
+            f"the admin's Vendor credits page); the jobs stay queued in batch {batch}."
+        )
+
+    @staticmethod
+    def _bar(counts, total, settled, elapsed, waiting=0, width=30) -> str:
         filled = int(width * settled / total) if total else width
         return (
             f"[{'#' * filled}{'.' * (width - filled)}] {settled}/{total} "
             f"succeeded {counts.get(ImageJob.Status.SUCCEEDED, 0)} "
             f"failed {counts.get(ImageJob.Status.FAILED, 0)} "
             f"running {counts.get(ImageJob.Status.RUNNING, 0)} "
-            f"pending {counts.get(ImageJob.Status.PENDING, 0)} "
-            f"{elapsed:.0f}s"
+            f"pending {counts.get(ImageJob.Status.PENDING, 0) - waiting} "
+            + (f"waiting for a budget {waiting} " if waiting else "")
+            + f"{elapsed:.0f}s"
         )
 
     def _summary(self, batch) -> None:

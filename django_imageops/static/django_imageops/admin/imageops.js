@@ -22,6 +22,12 @@
           badge.textContent = job.label;
         }
       }
+      const reasons = panel.querySelector(".imageops-budget-reasons");
+      if (reasons) {
+        reasons.querySelector("[data-budget-reasons]").textContent =
+          (data.budget_reasons || []).join("; ");
+        reasons.hidden = !(data.budget_reasons || []).length;
+      }
       panel.dataset.done = data.done ? "1" : "0";
       panel.querySelector(".imageops-finished").hidden = !data.done;
     }
