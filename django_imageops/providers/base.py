@@ -346,6 +346,15 @@ class Provider:
     #: vendor; used where the vendor does not report a call's cost, and for estimates.
     default_price: Decimal = Decimal(1)
 
+    #: Seconds without progress after which a job of this provider left ``running`` by a
+    #: worker that died is requeued (``jobs.requeue_stale``, ``imageops_run --due --stale``),
+    #: when shorter than the caller's threshold; ``None``: the caller's (default 1800 s). Set
+    #: it below any vendor-side lifetime a resumed job depends on (PiktID: the notification
+    #: holding a paid result vanishes about 600 s after the generate), and above the longest a
+    #: live run goes without writing to the job (its slowest call: connect plus
+    #: ``READ_TIMEOUT``), or a live job would be run twice.
+    stale_after: float | None = None
+
     #: Pillow format names the vendor accepts as they are; other images are re-encoded.
     formats: frozenset[str] = frozenset({"JPEG", "PNG"})
     #: Images over this many pixels are shrunk to fit (None: no limit).

@@ -74,6 +74,11 @@ class PiktidUncrop(Provider):
         # generation itself is asynchronous, polled).
         "READ_TIMEOUT": 60.0,
     }
+    # A dead worker's job is requeued after 4 minutes without progress: more than its slowest
+    # call (an upload, READ_TIMEOUT 60 s), and early enough (with a `--loop 60` or a cron
+    # minute on top) for the resumed job to find the paid result in the notifications,
+    # which vanish 600 s after the generate (vendor-docs NOTES.md), instead of paying again.
+    stale_after = 240.0
     option_defaults = {"PIKTID_OUT_OF_RANGE": "fit"}
     option_choices = {"PIKTID_OUT_OF_RANGE": ("fit", "refuse")}
     formats = frozenset({"JPEG", "PNG", "WEBP"})

@@ -13,6 +13,7 @@ from tests.jobs.support import (
     CROP,
     DUMMY_BACKEND,
     calls,
+    make_image,
     photo,
 )
 
@@ -186,3 +187,39 @@ def test_a_job_left_running_by_a_dead_worker_is_requeued_and_resumes(run, sandbo
     assert "Requeued 1 stale job." in out.getvalue()
     job.refresh_from_db()
     assert job.status == "succeeded", job.error_message
+
+
+def test_a_stale_job_is_requeued_after_its_providers_threshold_when_shorter():
+    """PiktID's ``stale_after`` (240 s) is under its notifications' lifetime (600 s): its dead
+    worker's job is requeued by the default threshold (1800 s) once 240 s have passed, other
+    providers' jobs only after the caller's threshold."""
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from django_imageops.providers import get_provider
+
+    assert get_provider("uncrop", "piktid").stale_after == 240
+    [piktid] = jobs.create_jobs(
+        "uncrop",
+        provider="piktid",
+        uploads=[ContentFile(make_image(100, 100), name="p.png")],
+        params={"left": 16},
+    )
+    [crop] = jobs.create_jobs("crop", objects=[photo()], field="image", params=CROP)
+
+    def left_running(seconds_ago):
+        when = timezone.now() - timedelta(seconds=seconds_ago)
+        ImageJob.objects.filter(pk__in=[piktid.pk, crop.pk]).update(
+            status="running", updated_at=when, next_attempt_at=None
+        )
+
+    left_running(200)
+    assert jobs.requeue_stale() == 0  # a live PiktID run may go that long without a write
+    left_running(300)
+    assert jobs.requeue_stale() == 1
+    assert ImageJob.objects.get(pk=piktid.pk).status == "pending"
+    assert ImageJob.objects.get(pk=crop.pk).status == "running"
+    assert jobs.requeue_stale(older_than=100) == 1  # the caller's shorter threshold wins
+    assert ImageJob.objects.get(pk=crop.pk).status == "pending"

@@ -3,11 +3,15 @@
 A django-tasks-db ``db_worker`` runs the job; the sandbox carries the generate out (and
 charges it) but holds its answer, and the worker is killed with SIGKILL meanwhile: the job is
 left ``running`` with the generate recorded as requested but its answer never stored. A second
-worker process, ``imageops_run --due``, requeues the stale job and resumes it: it must look for
-that generation's result instead of paying PiktID for a second one.
+worker process, ``imageops_run --due`` with its default ``--stale`` (1800 s), requeues the
+stale job once PiktID's own ``stale_after`` (240 s) has passed, while PiktID still keeps the
+notification (600 s), and resumes it: it must look for that generation's result instead of
+paying PiktID for a second one.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
@@ -52,7 +56,13 @@ def test_a_worker_killed_after_piktid_accepted_the_generate_is_not_charged_twice
     assert job.status == "running"
     assert job.vendor_state["step"] == "requested"  # recorded before the call
 
-    resumer = start_process(["imageops_run", "--due", "--stale", "1", "--loop", "0.5"], env, "run")
+    # 250 s pass (the job's last write and its generate move back): more than PiktID's
+    # stale_after, far less than the default --stale of 1800 s.
+    state = {**job.vendor_state, "generated_at": job.vendor_state["generated_at"] - 250}
+    ImageJob.objects.filter(pk=job.pk).update(
+        vendor_state=state, updated_at=job.updated_at - timedelta(seconds=250)
+    )
+    resumer = start_process(["imageops_run", "--due", "--loop", "0.5"], env, "run")
     try:
         done = wait_until(
             lambda: ImageJob.objects.filter(pk=job.pk, status="succeeded").exists(), timeout=60

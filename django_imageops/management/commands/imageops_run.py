@@ -3,9 +3,9 @@
 - ``imageops_run --due``: every job that is due (pending retries whose time has come, PiktID
   polls that are due, jobs waiting for a budget whose cap was raised: ``jobs.resume_waiting``),
   after requeueing jobs left ``running`` by a worker that died (``--stale SECONDS``, default
-  1800). For task backends that cannot defer (the
-  ImmediateBackend): run it every minute from cron, or with ``--loop`` as a small long-running
-  process.
+  1800, or the provider's shorter ``Provider.stale_after``). Run it every minute from cron, or
+  with ``--loop 60`` as a small long-running process, with any task backend (and for those
+  that cannot defer, the ImmediateBackend, it is what runs retries and polls).
 - ``imageops_run <uuid> [<uuid> ...]``: those jobs now, even when their next attempt is later.
 """
 
@@ -45,7 +45,8 @@ class Command(BaseCommand):
             metavar="SECONDS",
             help=(
                 "With --due: first requeue jobs left running without progress for this long "
-                "(a worker died; default %(default)s, 0 to skip)."
+                "(a worker died; default %(default)s, 0 to skip), or for their provider's "
+                "shorter stale_after (PiktID: 240)."
             ),
         )
         parser.add_argument(
