@@ -222,13 +222,14 @@ def serve(tmp_path: Path, **env: str):
         process.terminate()
         process.wait(timeout=60)
         log.close()
-    # SIGTERM stopped the background workers too.
+    # SIGTERM stopped the background workers and the due-jobs loop too.
     assert "db_worker" in log_path.read_text()
     assert not _running_workers(tmp_path), log_path.read_text()
 
 
 def _running_workers(var_dir: Path) -> list[str]:
-    """Command lines of running processes that are db_workers of the example in ``var_dir``."""
+    """Command lines of running processes that are db_workers or the ``imageops_run --due``
+    loop of the example in ``var_dir``."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -238,7 +239,9 @@ def _running_workers(var_dir: Path) -> list[str]:
             environ = (proc / "environ").read_bytes()
         except OSError:
             continue
-        if b"db_worker" in command and f"IMAGEOPS_EXAMPLE_VAR_DIR={var_dir}".encode() in environ:
+        if (
+            b"db_worker" in command or b"imageops_run" in command
+        ) and f"IMAGEOPS_EXAMPLE_VAR_DIR={var_dir}".encode() in environ:
             found.append(b" ".join(command).decode(errors="replace"))
     return found
 
@@ -253,6 +256,11 @@ def test_serve_starts_the_site_with_its_embedded_parts(tmp_path):
         assert "user 'admin', password 'pw-for-tests'" in output
         assert "Vendor SANDBOX" in output
         assert "Background workers: 2 db_worker processes" in output
+        assert "Due jobs, stale jobs and budget waits: imageops_run --due --loop 60" in output
+        running = _running_workers(tmp_path)
+        assert sum("db_worker" in line for line in running) == 2, running
+        [loop] = [line for line in running if "imageops_run" in line]
+        assert "--due --loop 60 --settings=" in loop, loop
 
         auth = ("admin", "pw-for-tests")
         assert requests.get(f"{base}/api/docs/", timeout=10).status_code == 200

@@ -6,7 +6,10 @@
   configured, with the bucket created;
 - background workers: ``manage.py db_worker`` processes (django-tasks-db) on the example's
   SQLite database, so that no request and no demo step waits for a vendor. Deferred work
-  (retries, rate-limit waits, PiktID polls) comes back through the tasks' ``run_after``.
+  (retries, rate-limit waits, PiktID polls) comes back through the tasks' ``run_after``;
+- beside them, one ``manage.py imageops_run --due --loop 60`` process, as docs/howto/workers.md
+  recommends for production: it requeues jobs a killed worker left ``running`` and resumes
+  jobs waiting for a budget once it has room.
 
 Used by the ``imageops_demo`` and ``imageops_serve`` commands; a deployment runs its own workers
 (see docs/howto/workers.md).
@@ -39,12 +42,15 @@ class Embedded:
         sandbox_url: root URL of the vendor sandbox, or ``None`` when every vendor is real.
         sandbox_vendors: provider names served by the sandbox.
         s3_endpoint_url: URL of the embedded S3 server, or ``None`` with a real bucket.
+        workers: the ``db_worker`` processes (``start_workers``).
+        due_loop: the ``imageops_run --due --loop`` process (``start_workers``), or ``None``.
     """
 
     sandbox_url: str | None = None
     sandbox_vendors: list[str] = field(default_factory=list)
     s3_endpoint_url: str | None = None
     workers: list[subprocess.Popen] = field(default_factory=list)
+    due_loop: subprocess.Popen | None = None
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def describe(self) -> list[str]:
@@ -70,6 +76,11 @@ class Embedded:
             logs = ", ".join(str(worker.log_path) for worker in self.workers)
             lines.append(
                 f"Background workers: {len(self.workers)} db_worker processes (logs: {logs})"
+            )
+        if self.due_loop is not None:
+            lines.append(
+                f"Due jobs, stale jobs and budget waits: imageops_run --due --loop "
+                f"{DUE_LOOP_INTERVAL:g} (log: {self.due_loop.log_path})"
             )
         return lines
 
@@ -162,17 +173,23 @@ def reset_database() -> bool:
 WORKERS = 2
 #: Seconds an idle worker waits before looking for due tasks again.
 WORKER_INTERVAL = 0.2
+#: Seconds between two rounds of the ``imageops_run --due --loop`` process (requeueing stale
+#: jobs, resuming budget waits, running what is due): the once a minute docs/howto/workers.md
+#: recommends.
+DUE_LOOP_INTERVAL = 60.0
 
 
 def start_workers(embedded: Embedded, count: int | None = None) -> list[subprocess.Popen]:
-    """Start ``count`` ``manage.py db_worker`` processes on this project's database, with this
-    process's settings module (call after ``migrate``). They inherit this process's environment,
-    so they use the same embedded sandbox and S3 ports; their output goes to
-    ``VAR_DIR/worker-<n>.log``. ``embedded.stop()`` stops them (SIGTERM: each finishes the task
-    it is running).
+    """Start ``count`` ``manage.py db_worker`` processes on this project's database, and one
+    ``manage.py imageops_run --due --loop DUE_LOOP_INTERVAL`` process beside them, with this
+    process's settings module (call after ``migrate``). They inherit this process's
+    environment, so they use the same embedded sandbox and S3 ports; their output goes to
+    ``VAR_DIR/worker-<n>.log`` and ``VAR_DIR/due-loop.log``. ``embedded.stop()`` stops them
+    (SIGTERM: each finishes the task it is running).
 
     Returns:
-        The worker processes (also in ``embedded.workers``).
+        The ``db_worker`` processes (also in ``embedded.workers``; the loop is
+        ``embedded.due_loop``).
     """
     if count is None:
         count = int(os.environ.get("IMAGEOPS_EXAMPLE_WORKERS") or WORKERS)
@@ -180,27 +197,42 @@ def start_workers(embedded: Embedded, count: int | None = None) -> list[subproce
         # SIGTERM (``kill``, a supervisor) would end this process without its ``finally``
         # blocks and leave the workers running: make it an orderly exit that stops them.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    manage = Path(settings.BASE_DIR) / "manage.py"
     for index in range(count):
-        log_path = Path(settings.VAR_DIR) / f"worker-{index}.log"
-        with log_path.open("w") as log:
-            worker = subprocess.Popen(
-                [
-                    *(sys.executable, str(manage), "db_worker", "--no-reload"),
-                    # This process's settings (manage.py's default is example_project.settings;
-                    # the Wagtail variant's workers need its own, and its database).
-                    f"--settings={settings.SETTINGS_MODULE}",
-                    *("--no-startup-delay", "--interval", str(WORKER_INTERVAL)),
-                    *("--worker-id", f"example-{os.getpid()}-{index}"),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        worker.log_path = log_path
+        worker = _start_manage(
+            embedded,
+            f"worker-{index}.log",
+            "db_worker",
+            "--no-reload",
+            *("--no-startup-delay", "--interval", str(WORKER_INTERVAL)),
+            *("--worker-id", f"example-{os.getpid()}-{index}"),
+        )
         embedded.workers.append(worker)
-        embedded._stops.append(lambda worker=worker: _stop_worker(worker))
+    embedded.due_loop = _start_manage(
+        embedded, "due-loop.log", "imageops_run", "--due", "--loop", f"{DUE_LOOP_INTERVAL:g}"
+    )
     return embedded.workers
+
+
+def _start_manage(embedded: Embedded, log_name: str, *args: str) -> subprocess.Popen:
+    """``manage.py <args>`` in the background with this process's settings module, its output
+    in ``VAR_DIR/<log_name>`` (``.log_path``), stopped by ``embedded.stop()``."""
+    manage = Path(settings.BASE_DIR) / "manage.py"
+    log_path = Path(settings.VAR_DIR) / log_name
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, str(manage), *args),
+                # This process's settings (manage.py's default is example_project.settings;
+                # the Wagtail variant's workers need its own, and its database).
+                f"--settings={settings.SETTINGS_MODULE}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    process.log_path = log_path
+    embedded._stops.append(lambda: _stop_worker(process))
+    return process
 
 
 def _exit_on_sigterm(signum, frame) -> None:

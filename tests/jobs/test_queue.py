@@ -223,3 +223,37 @@ def test_a_stale_job_is_requeued_after_its_providers_threshold_when_shorter():
     assert ImageJob.objects.get(pk=crop.pk).status == "running"
     assert jobs.requeue_stale(older_than=100) == 1  # the caller's shorter threshold wins
     assert ImageJob.objects.get(pk=crop.pk).status == "pending"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_imageops_run_loop_ends_after_its_round_on_sigterm(s3):
+    """A supervisor's SIGTERM (or ``make serve`` stopping) ends ``imageops_run --due --loop``
+    cleanly between rounds: exit status 0 and its summary, instead of dying on the signal."""
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from tests.services import start_process, stop_processes, wait_until, worker_env
+
+    # An upload lives on the S3 storage, which the loop's process shares.
+    [job] = jobs.create_jobs(
+        "crop", uploads=[ContentFile(make_image(60, 40), name="p.png")], params=CROP
+    )
+    ImageJob.objects.filter(pk=job.pk).update(
+        status="running", updated_at=timezone.now() - timedelta(hours=1)
+    )
+    loop = start_process(["imageops_run", "--due", "--loop", "30"], worker_env(), "loop")
+    try:
+        done = wait_until(
+            lambda: ImageJob.objects.filter(pk=job.pk, status="succeeded").exists(), timeout=60
+        )
+        assert done, (
+            ImageJob.objects.values("status", "error_message").get(pk=job.pk),
+            loop.log_path.read_text(),
+        )
+        loop.terminate()
+        assert loop.wait(timeout=15) == 0
+    finally:
+        log = stop_processes([loop])
+    assert "Requeued 1 stale job." in log and "Ran 1 job." in log, log

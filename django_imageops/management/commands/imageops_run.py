@@ -7,11 +7,14 @@
   with ``--loop 60`` as a small long-running process, with any task backend (and for those
   that cannot defer, the ImmediateBackend, it is what runs retries and polls).
 - ``imageops_run <uuid> [<uuid> ...]``: those jobs now, even when their next attempt is later.
+
+With ``--loop``, SIGTERM ends the process after the round it is in (no job left halfway).
 """
 
 from __future__ import annotations
 
-import time
+import signal
+import threading
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -86,7 +89,8 @@ class Command(BaseCommand):
                 if verbosity >= 1:
                     self.stdout.write(f"{job_uuid}: {result.status}")
         if due:
-            while True:
+            stopping = self._stop_on_sigterm() if loop is not None else threading.Event()
+            while not stopping.is_set():
                 if stale > 0:
                     requeued = jobs.requeue_stale(stale)
                     if requeued and verbosity >= 1:
@@ -101,8 +105,18 @@ class Command(BaseCommand):
                 ran += jobs.run_due(limit=limit)
                 if loop is None:
                     break
-                time.sleep(loop)
+                stopping.wait(loop)
         if verbosity >= 1:
             self.stdout.write(
                 ngettext("Ran %(count)d job.", "Ran %(count)d jobs.", ran) % {"count": ran}
             )
+
+    @staticmethod
+    def _stop_on_sigterm() -> threading.Event:
+        """An event SIGTERM sets (a supervisor or ``kill`` stopping ``--loop``): the loop ends
+        after the round it is in, so no job is left ``running`` halfway. Only in the main
+        thread (where Python lets a handler be installed); elsewhere, never set."""
+        stopping = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+        return stopping
