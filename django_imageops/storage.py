@@ -8,6 +8,13 @@ would spend hundreds of megabytes on them. boto3 clients are thread-safe and res
 not, so this subclass builds one client per storage and gives each thread a resource of its
 own on top of that client, which costs next to nothing.
 
+A shared client has one connection pool, which botocore sizes at 10 connections: with more
+threads than that, every request beyond the tenth opened a new connection and urllib3 logged
+"Connection pool is full, discarding connection" for each. Unless the site gives its own
+``client_config`` (``AWS_S3_CLIENT_CONFIG``), the client's pool holds
+``MAX_POOL_CONNECTIONS`` (64) connections; a site that gives one should set
+``max_pool_connections`` to at least its worker threads.
+
 Use it wherever ``S3Storage`` is named, for the ``imageops`` alias and for any storage the
 workers read sources from::
 
@@ -24,9 +31,15 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from botocore.config import Config
+from django.conf import settings as django_settings
 from storages.backends.s3 import S3Storage as _S3Storage
 
-__all__ = ["S3Storage"]
+__all__ = ["MAX_POOL_CONNECTIONS", "S3Storage"]
+
+#: Connections in the shared client's pool (botocore's default is 10), enough for a Celery
+#: worker's threads (the docs recommend ``--concurrency 32``) with room to spare.
+MAX_POOL_CONNECTIONS = 64
 
 
 class S3Storage(_S3Storage):
@@ -34,10 +47,23 @@ class S3Storage(_S3Storage):
     unsigned URLs): ``connection`` and ``unsigned_connection`` are per-thread S3 resources
     built on the shared client. Same options and behaviour as the parent."""
 
+    #: The botocore ``Config`` django-storages builds its clients with (set by its ``__init__``).
+    client_config: Any
+
     def __init__(self, **settings: Any):
         super().__init__(**settings)
+        if not settings.get("client_config") and not self._site_client_config():
+            # django-storages built its default Config; the same with a pool for many threads.
+            self.client_config = self.client_config.merge(
+                Config(max_pool_connections=MAX_POOL_CONNECTIONS)
+            )
         self._shared_lock = threading.Lock()
         self._shared: dict[str, Any] = {}
+
+    @staticmethod
+    def _site_client_config() -> Any:
+        """The ``AWS_S3_CLIENT_CONFIG`` setting, or None."""
+        return getattr(django_settings, "AWS_S3_CLIENT_CONFIG", None)
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 import requests
+from botocore.config import Config
 from django.conf import settings
 from django.core.files.base import ContentFile
 
@@ -75,3 +76,23 @@ def test_pickles_without_its_clients(storage):
     assert copy.exists(name)
     assert requests.get(copy.url(name), timeout=10).content == b"copied"
     assert copy.connection.meta.client is not storage.connection.meta.client
+
+
+def test_more_threads_than_botocores_pool_reuse_their_connections(storage, caplog):
+    # botocore's pool holds 10 connections: 16 threads on one shared client discarded a
+    # connection after most requests ("Connection pool is full") and opened new ones.
+    in_threads(lambda index: storage._save(f"imageops/tests/pool-{index}.txt", ContentFile(b"p")))
+    with caplog.at_level("WARNING", logger="urllib3.connectionpool"):
+        in_threads(
+            lambda index: [storage.exists(f"imageops/tests/pool-{index}.txt") for _ in range(3)],
+            count=16,
+        )
+    assert "Connection pool is full" not in caplog.text
+    assert storage.connection.meta.client.meta.config.max_pool_connections == 64
+
+
+def test_a_sites_own_client_config_is_kept(s3):
+    config = Config(max_pool_connections=5, s3={"addressing_style": "path"})
+    options = {**settings.STORAGES["imageops"]["OPTIONS"], "client_config": config}
+    storage = S3Storage(**options)
+    assert storage.connection.meta.client.meta.config.max_pool_connections == 5
