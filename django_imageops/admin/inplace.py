@@ -86,10 +86,12 @@ class OperationsWidget(forms.Widget):
 
     @property
     def is_hidden(self):
+        """Django's widget API: hidden when the inner widget is."""
         return self.widget.is_hidden
 
     @property
     def media(self):
+        """Django's widget API: the inner widget's media, the operation forms' and the panel's."""
         return self.widget.media + _panel_media()
 
     def get_context(self, name, value, attrs):
@@ -101,15 +103,19 @@ class OperationsWidget(forms.Widget):
         return context
 
     def value_from_datadict(self, data, files, name):
+        """Django's widget API: the inner widget's value."""
         return self.widget.value_from_datadict(data, files, name)
 
     def value_omitted_from_data(self, data, files, name):
+        """Django's widget API: as the inner widget."""
         return self.widget.value_omitted_from_data(data, files, name)
 
     def id_for_label(self, id_):
+        """Django's widget API: the inner widget's ``id`` for the label."""
         return self.widget.id_for_label(id_)
 
     def use_required_attribute(self, initial):
+        """Django's widget API: as the inner widget."""
         return self.widget.use_required_attribute(initial)
 
 
@@ -140,8 +146,13 @@ class ImageOpsInplaceMixin(ModelAdminMixin):
     if TYPE_CHECKING:  # ImageOpsAdminMixin's
         imageops_operations: tuple[str, ...]
 
-        def get_imageops_fields(self) -> list[tuple[str, str]]: ...
-        def has_imageops_permission(self, request: HttpRequest) -> bool: ...
+        def get_imageops_fields(self) -> list[tuple[str, str]]:
+            """``ImageOpsAdminMixin``'s: the ImageFields the operations may read,
+            ``[(field_name, label), ...]``."""
+
+        def has_imageops_permission(self, request: HttpRequest) -> bool:
+            """``ImageOpsAdminMixin``'s: change permission on the model plus
+            ``django_imageops.add_imagejob``."""
 
     #: Seconds between two polls of a running job's status by the panel.
     imageops_poll_interval = 1.0

@@ -428,6 +428,7 @@ class ImageJobAdmin(JobPageMixin, ImageJobActionsMixin, CreditsViewMixin, admin.
         before, after = job_source_url(job), job_result_url(job)
 
         def cell(url, label):
+            """One captioned figure: the image linked to itself, or "-" without a URL."""
             if not url:
                 return format_html(
                     '<figure class="imageops-figure"><div class="imageops-missing">-</div>'

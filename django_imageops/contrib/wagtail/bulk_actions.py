@@ -54,17 +54,21 @@ class ImageOperationBulkAction(ImageBulkAction):
 
     @classproperty
     def display_name(cls):
+        """Wagtail's bulk action API: the operation's label, e.g. "Remove background"."""
         return OPERATION_LABELS.get(cls.operation, cls.operation)
 
     @classproperty
     def action_type(cls):
+        """Wagtail's bulk action API: the action's URL name, ``imageops_<operation>``."""
         return f"imageops_{cls.operation}"
 
     @classproperty
     def aria_label(cls):
+        """Wagtail's bulk action API: the button's accessible label."""
         return ARIA_LABELS.get(cls.operation, cls.display_name)
 
     def get_form_class(self):
+        """The operation's Wagtail form (``forms.form_for_operation``: with ``destination``)."""
         return form_for_operation(self.operation)
 
     def dispatch(self, request, *args, **kwargs):
@@ -100,6 +104,8 @@ class ImageOperationBulkAction(ImageBulkAction):
         return kwargs
 
     def get_form(self, form_class=None):
+        """The form with the number of actionable images; on POST every one of them as its
+        sources (checked against their sizes), on GET the cost line's first estimate."""
         form = super().get_form(form_class)
         images = self.actionable()
         form.source_count = len(images)
@@ -117,6 +123,7 @@ class ImageOperationBulkAction(ImageBulkAction):
         return super().post(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
+        """Wagtail's context plus the ``operation_label`` and the form's ``media``."""
         context = super().get_context_data(**kwargs)
         context["operation_label"] = self.display_name
         context["media"] = context["form"].media

@@ -31,10 +31,12 @@ class Region:
 
     @property
     def width(self) -> float:
+        """``right - left``, pixels."""
         return self.right - self.left
 
     @property
     def height(self) -> float:
+        """``bottom - top``, pixels."""
         return self.bottom - self.top
 
 

@@ -95,6 +95,7 @@ class WagtailOperationsWidget(OperationsWidget):
 
     @property
     def media(self):
+        """Django's widget API: the ``OperationsWidget``'s media, and the Wagtail skin."""
         return super().media + WAGTAIL_MEDIA
 
 

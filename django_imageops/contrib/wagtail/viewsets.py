@@ -52,9 +52,12 @@ class ImageJobPermissionPolicy(ModelPermissionPolicy):
     deletes jobs here (they change only through ``django_imageops.jobs``)."""
 
     def user_has_permission(self, user, action):
+        """Wagtail's policy API: true only for ``"view"``, to users who may view jobs."""
         return action == "view" and can_view_jobs(user)
 
     def user_has_any_permission(self, user, actions):
+        """Wagtail's policy API: true when ``actions`` holds ``"view"`` and the user may view
+        jobs."""
         return "view" in actions and can_view_jobs(user)
 
 
@@ -120,6 +123,7 @@ class ImageJobIndexView(generic.IndexView):
     default_ordering = "-created_at"
 
     def get_base_queryset(self):
+        """Wagtail's index view API: the jobs, with their source's content type joined."""
         return super().get_base_queryset().select_related("source_content_type")
 
 
@@ -129,17 +133,22 @@ class ImageJobInspectView(generic.InspectView):
     template_name = "django_imageops/wagtail/jobs/inspect.html"
 
     def get_object(self, queryset=None):
+        """The job with its source's content type and creator joined; ``Http404`` if none."""
         return get_object_or_404(
             ImageJob.objects.select_related("source_content_type", "created_by"), pk=self.pk
         )
 
     def get_status_display_value(self):
+        """Wagtail's inspect view API: the status as a status tag (``status_tag``)."""
         return status_tag(self.object)
 
     def get_error_message_display_value(self):
+        """Wagtail's inspect view API: the error message with secrets redacted, or "-"."""
         return job_redactor(self.object).text(self.object.error_message) or "-"
 
     def get_context_data(self, **kwargs):
+        """Wagtail's context plus the before/after, source link, parameters (JSON), redacted
+        history, the user's actions and the editor's URL."""
         context = super().get_context_data(**kwargs)
         job = self.object
         redactor = job_redactor(job)
@@ -195,6 +204,10 @@ class ImageJobActionView(View):
     http_method_names = ["post"]
 
     def post(self, request, pk, name):
+        """Runs the action if it applies to the job now (else a warning; a ``ValidationError``,
+        ``ValueError`` or ``VendorError`` becomes an error message), then redirects to the job's
+        page. ``PermissionDenied`` (403) for users who may not act on the job, ``Http404`` for
+        an unknown job."""
         job = get_object_or_404(ImageJob, pk=pk)
         if not can_act_on_job(request.user, job):
             raise PermissionDenied
@@ -209,6 +222,8 @@ class ImageJobActionView(View):
         return redirect("imageops_wagtail_jobs:inspect", quote(job.pk))
 
     def run(self, request, job: ImageJob, name: str) -> None:
+        """``jobs.retry``, ``jobs.cancel`` or ``destinations.apply`` on ``job``, with a success
+        message; their errors propagate."""
         if name == "retry":
             jobs.retry(job)
             messages.success(request, gettext("The job was queued again."))
@@ -259,10 +274,13 @@ class ImageJobViewSet(ModelViewSet):
 
     @cached_property
     def permission_policy(self):
+        """Wagtail's viewset API: the module's ``permission_policy`` (view only)."""
         return permission_policy
 
     @cached_property
     def list_display(self):
+        """Wagtail's viewset API: the list's columns (status, source, before/after thumbnails,
+        credits, created)."""
         return [
             "__str__",
             Column("status", label=_("Status"), accessor=status_tag, sort_key="status"),

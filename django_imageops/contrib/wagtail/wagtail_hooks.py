@@ -58,9 +58,13 @@ def register_log_actions(actions):
 
     @actions.register_action(REPLACE_ACTION)
     class ReplaceFormatter(LogFormatter):
+        """Wagtail's log formatter of ``django_imageops.replace`` entries."""
+
         label = gettext_lazy("Replace file with an image operation's result")
 
         def format_message(self, log_entry):
+            """Wagtail's hook: the entry's line in the history, naming the operation and the
+            previous file."""
             from ...models import ImageJob
 
             operation = dict(ImageJob.Operation.choices).get(
