@@ -157,22 +157,32 @@ class _Context(JobContext):
 
     @property
     def params(self):
+        """The job's ``params``; ``RuntimeError`` without a job (see
+        ``providers.base.JobContext.params``)."""
         return self._job.params
 
     @property
     def vendor_image_id(self) -> str:
+        """The job's ``vendor_image_id``; ``RuntimeError`` without a job (see
+        ``providers.base.JobContext.vendor_image_id``)."""
         return self._job.vendor_image_id
 
     @property
     def vendor_secret(self) -> str:
+        """The job's ``vendor_secret``; ``RuntimeError`` without a job (see
+        ``providers.base.JobContext.vendor_secret``)."""
         return self._job.vendor_secret
 
     @property
     def vendor_result_revision(self) -> int:
+        """The job's ``vendor_result_revision``; ``RuntimeError`` without a job (see
+        ``providers.base.JobContext.vendor_result_revision``)."""
         return self._job.vendor_result_revision
 
     @property
     def vendor_state(self):
+        """A copy of the job's ``vendor_state``; ``RuntimeError`` without a job (see
+        ``providers.base.JobContext.vendor_state``)."""
         return dict(self._job.vendor_state)
 
     @property
@@ -184,11 +194,15 @@ class _Context(JobContext):
     # The vendor.
 
     def client(self):
+        """``provider.build_client(self)``, built at the first use and kept (see
+        ``providers.base.VendorContext.client``)."""
         if self._client is None:
             self._client = self.provider.build_client(self)
         return self._client
 
     def load_tokens(self):
+        """The account's ``VendorToken`` pair, or None; the tokens are redacted from then on
+        (see ``providers.base.VendorContext.load_tokens``)."""
         token = VendorToken.objects.filter(
             vendor=self.provider.vendor, account=self.credential
         ).first()
@@ -198,9 +212,13 @@ class _Context(JobContext):
         return {"access_token": token.access_token, "refresh_token": token.refresh_token}
 
     def tokens_lock(self):
+        """``ratelimit.exclusive`` on the account's ``"tokens"`` (see
+        ``providers.base.VendorContext.tokens_lock``)."""
         return ratelimit.exclusive(self.provider.vendor, self.credential, "tokens")
 
     def store_tokens(self, pair):
+        """Update or create the account's ``VendorToken``; the new tokens are redacted from
+        then on (see ``providers.base.VendorContext.store_tokens``)."""
         self._redactor.add(pair.get("access_token"), pair.get("refresh_token"))
         VendorToken.objects.update_or_create(
             vendor=self.provider.vendor,
@@ -232,11 +250,15 @@ class _Context(JobContext):
     # Writes on the job.
 
     def note(self, message, **data):
+        """RunContext: a redacted ``attempt`` event, buffered until the job's next event is
+        written (see ``providers.base.JobContext.note``)."""
         record_event(
             self._job, self.note_kind, self.redact(message), defer=True, **self.redact_data(data)
         )
 
     def save_vendor_refs(self, *, image_id=None, secret=None, state=None):
+        """One ``states.update`` of the given fields, none when nothing is given (see
+        ``providers.base.JobContext.save_vendor_refs``)."""
         job = self._job
         fields: dict[str, Any] = {}
         if image_id is not None:
@@ -249,6 +271,8 @@ class _Context(JobContext):
             update(job, **fields)
 
     def claim_flag(self, key):
+        """One conditional UPDATE on the job's row (see
+        ``providers.base.JobContext.claim_flag``)."""
         job = self._job
         if job.vendor_state.get(key):
             return False
@@ -262,6 +286,8 @@ class _Context(JobContext):
         return bool(marked)
 
     def charge(self, credits_spent, *, estimated=False):
+        """``credits.record_call`` of the credits, nothing for 0 (see
+        ``providers.base.JobContext.charge``)."""
         if credits_spent:
             # Credits no answer reported: the balance, the day's usage and the budgets follow.
             record_call(
@@ -272,6 +298,7 @@ class _Context(JobContext):
             )
 
     def refresh(self):
+        """``refresh_from_db`` on the job (see ``providers.base.JobContext.refresh``)."""
         self._job.refresh_from_db()
 
 
@@ -318,6 +345,9 @@ class RunContext(_Context):
             self.reservation.release()
 
     def call(self, fn, *, resource=None, paid=False):
+        """RunContext: the call, its attempt, history, credits and budget settled; a wait or a
+        vendor error reschedules or fails the job and raises ``_Stop`` (see
+        ``providers.base.VendorContext.call``)."""
         job, provider = self._job, self.provider
         wait = self._reserve(resource)
         if wait and wait > 0:
@@ -430,6 +460,8 @@ class NowContext(_Context):
         self._tracked = False
 
     def call(self, fn, *, resource=None, paid=False):
+        """NowContext: a limiter wait raises ``RateLimited``, vendor errors propagate
+        (redacted), nothing is recorded (see ``providers.base.VendorContext.call``)."""
         provider = self.provider
         wait = self._reserve(resource)
         if wait and wait > 0:
@@ -465,4 +497,6 @@ class NowContext(_Context):
             end_call(self.provider.vendor)
 
     def note(self, message, **data):
+        """NowContext: a redacted ``editor`` event, written now (see
+        ``providers.base.JobContext.note``)."""
         record_event(self._job, self.note_kind, self.redact(message), **self.redact_data(data))

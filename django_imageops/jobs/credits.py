@@ -95,6 +95,7 @@ def end_call(vendor: str) -> None:
     """A call counted by ``begin_call`` ended without telling a balance (it failed)."""
 
     def leave():
+        """Take the call off the vendor's row, under a row lock."""
         with transaction.atomic():
             row = VendorCredits.objects.select_for_update().filter(vendor=vendor).first()
             if row is not None:
@@ -164,6 +165,7 @@ def record_call(
     outcome: dict[str, Any] = {"found": Decimal(0), "low": None}
 
     def shared():
+        """The writes every job shares (``_shared_writes``), for ``_quietly``."""
         _shared_writes(vendor, consumed, remaining, estimated, tracked, details, outcome)
 
     _quietly(vendor, shared)

@@ -127,6 +127,7 @@ def enqueue_on_commit(job_ids: list[int], created: list[ImageJob] | None = None)
     instances just made, handed to an inline run (``take_fresh``) instead of being read back."""
 
     def enqueue_all():
+        """Enqueue every id, with ``created`` offered to ``take_fresh`` meanwhile."""
         outer = getattr(_fresh, "jobs", {})
         _fresh.jobs = {**outer, **{job.pk: job for job in created or ()}}
         try:

@@ -196,6 +196,8 @@ class PiktidUncrop(Provider):
         requested_at = time.time()
 
         def send(client):
+            """Mark the request, then ``POST /edit/generate`` (``generate_expand``); a
+            ``VendorError`` with a status other than 502/504 clears the mark, and is re-raised."""
             ctx.save_vendor_refs(state={"step": REQUESTED, "generated_at": requested_at})
             try:
                 return client.generate_expand(image_id, **offsets)

@@ -171,6 +171,7 @@ class ClippingMagicClient(BaseClient):
             headers.update(answer.headers)
 
         def header(name: str) -> str | None:
+            """The header's stripped value on the last answer that has it, or None."""
             for answer in reversed(answers):
                 if answer.headers.get(name):
                     return answer.headers[name].strip()

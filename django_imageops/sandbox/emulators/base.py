@@ -116,11 +116,14 @@ class SandboxHost(Protocol):
     counters: Any
     faults: Any
 
-    def charge(self, vendor: str, amount: int = 1) -> int: ...
+    def charge(self, vendor: str, amount: int = 1) -> int:
+        """Take ``amount`` credits from ``vendor``; returns what remains."""
 
-    def store_file(self, name: str, content: bytes, content_type: str, **headers: str) -> str: ...
+    def store_file(self, name: str, content: bytes, content_type: str, **headers: str) -> str:
+        """Host ``content`` at ``/_sandbox/files/<name>`` (with ``headers``); returns ``name``."""
 
-    def file_url(self, request: Request, name: str) -> str: ...
+    def file_url(self, request: Request, name: str) -> str:
+        """The absolute URL of hosted file ``name``, as seen by the client of ``request``."""
 
 
 class Emulator:

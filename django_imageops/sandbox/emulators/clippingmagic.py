@@ -80,10 +80,12 @@ class ClippingMagicEmulator(Emulator):
     controls = (Route("/clippingmagic/<int:image_id>/edit", "edit", ("POST",)),)
 
     def reset(self) -> None:
+        """Drop the images; ids start again at 1001."""
         self._images: dict[int, _CMImage] = {}
         self._next_id = 1001
 
     def error_body(self, status: int, message: str, code: int) -> dict:
+        """ClippingMagic's shape: ``{"error": {"status", "code", "message"}}``."""
         return {"error": {"status": status, "code": code, "message": message}}
 
     def _error(self, status: int, code: int, message: str, **headers) -> Response:

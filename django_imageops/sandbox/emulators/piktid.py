@@ -73,6 +73,7 @@ class PiktidEmulator(Emulator):
     fault_kinds = ("notification_error",)
 
     def reset(self) -> None:
+        """Drop the tokens, images and notifications."""
         self._tokens: dict[str, _Token] = {}
         self._images: dict[str, Image.Image] = {}
         self._notes: list[dict] = []

@@ -36,6 +36,7 @@ class PixlabEmulator(Emulator):
     )
 
     def error_body(self, status: int, message: str, code: int) -> dict:
+        """PixLab's shape: ``{"status", "error"}`` (the HTTP status, the reason)."""
         return {"status": status, "error": message}
 
     @staticmethod
