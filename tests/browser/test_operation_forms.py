@@ -152,3 +152,46 @@ def test_uncrop_preview_sizes_presets_and_cost_line(
         assert ImageJob.objects.count() == 0
     finally:
         close_page(context, page)
+
+
+def test_the_crop_box_comes_back_after_a_resize_while_the_preview_had_no_width(
+    chromium_browser, live_server, sandbox
+):
+    # Cropper.js measured the layout a resize passed through: a window resized while the preview
+    # was hidden (a collapsed panel, a tab) left the image 1 px wide for good.
+    photo, other = make_photos(
+        ("Small", 100, 100, (60, 60, 200)), ("Wide", 240, 160, (200, 60, 60))
+    )
+    context, page = open_page(chromium_browser, live_server, 390)
+    try:
+        start_action(page, live_server, CHANGELIST, [photo, other], "imageops_crop")
+        page.wait_for_selector(".imageops-form[data-cropper-ready] .cropper-crop-box")
+        page.click(".imageops-ratio:text('Free')")
+        for name, value in (("x", "10"), ("y", "20"), ("width", "50"), ("height", "40")):
+            page.fill(f'input[name="{name}"]', value)
+        size = page.evaluate(
+            "() => [document.querySelector('.cropper-container').offsetWidth,"
+            " document.querySelector('.cropper-crop-box').offsetWidth]"
+        )
+        page.evaluate(
+            """() => {
+              const preview = document.querySelector('.imageops-source .imageops-preview');
+              preview.style.display = 'none';
+              window.dispatchEvent(new Event('resize'));
+              setTimeout(() => {
+                preview.style.display = '';
+                window.dispatchEvent(new Event('resize'));
+              }, 50);
+            }"""
+        )
+        # The image at its size again, and the box where the numbers say.
+        page.wait_for_function(
+            "([width, box]) => document.querySelector('.cropper-container').offsetWidth === width"
+            " && document.querySelector('.cropper-crop-box').offsetWidth === box"
+            " && document.querySelector('.imageops-preview').style.display === ''",
+            arg=size,
+        )
+        assert size[0] > 1
+        assert values(page, "x", "y", "width", "height") == [10, 20, 50, 40]
+    finally:
+        close_page(context, page)

@@ -217,6 +217,10 @@
         restore: false,
         minContainerWidth: 1,
         minContainerHeight: 1,
+        // Our resize handler rebuilds it once the layout has settled: Cropper's own measured
+        // whatever layout the resize passed through, and a preview hidden or without width at
+        // that moment left the image 1 px wide for good.
+        responsive: false,
         ready: function () {
           if (complete(initial)) { toCropper(initial); } else { fromCropper(cropper.getData()); }
           started = true;
@@ -264,7 +268,11 @@
       clearTimeout(resizeTimer);
       resizeTimer = setTimeout(function () {
         resizing = false;
-        toCropper(values());
+        if (cropper && main.offsetWidth) {
+          // A new Cropper measures the settled layout and puts the box back from the numbers.
+          cropper.destroy();
+          startCropper();
+        }
         drawOthers(values());
       }, 250);
     });
