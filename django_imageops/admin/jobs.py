@@ -14,7 +14,7 @@ import uuid
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -24,8 +24,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ..amounts import format_credits
-from ..jobs import budget_wait_reasons
-from ..jobs.states import budget_wait_q
+from ..jobs import budget_wait_reasons, status_counts
 from ..models import ImageJob, ImageJobEvent
 from ..redaction import job_redactor
 from .credits import CreditsViewMixin, warn_low_balances
@@ -77,15 +76,12 @@ def batch_progress(batch) -> dict:
     """
     now = timezone.now()
     jobs_of_batch = ImageJob.objects.filter(batch=batch)
-    rows = jobs_of_batch.values_list("status").annotate(
-        n=Count("id"), budget=Count("id", filter=budget_wait_q(now))
-    )
-    by_status = {status: n for status, n, _budget in rows}
+    by_status, waiting_for_budget = status_counts(jobs_of_batch, now=now)
     counts = {
         group: sum(by_status.get(status, 0) for status in statuses)
         for group, statuses in PROGRESS_GROUPS.items()
     }
-    counts["waiting_for_budget"] = sum(budget for _status, _n, budget in rows)
+    counts["waiting_for_budget"] = waiting_for_budget
     counts["queued"] -= counts["waiting_for_budget"]
     total = sum(counts.values())
     percent = {group: round(100 * n / total, 2) if total else 0 for group, n in counts.items()}

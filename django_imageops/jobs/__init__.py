@@ -22,7 +22,8 @@ by concept:
 - ``queue``: enqueueing the tasks ``django_imageops.tasks`` registers (``jobs`` never imports
   ``tasks``);
 - ``actions``: ``cancel``, ``retry`` (``retry_refusal`` says why not), ``run_due``,
-  ``requeue_stale``, ``resume_waiting``, ``waiting_for_budget`` (``budget_wait_reasons``: why);
+  ``requeue_stale``, ``resume_waiting``, ``waiting_for_budget`` (``budget_wait_reasons``: why;
+  ``status_counts``: how many per status);
 - ``review``: the vendor's editor (``fetch_review_result``, ``request_review_result``,
   ``record_editor_error``); ``vendor_calls``: ``refresh_credits``, ``delete_vendor_copy``.
 
@@ -38,6 +39,7 @@ from .actions import (
     retry,
     retry_refusal,
     run_due,
+    status_counts,
     waiting_for_budget,
 )
 from .budgets import BudgetStatus
@@ -70,5 +72,6 @@ __all__ = [
     "retry_refusal",
     "run_due",
     "run_job",
+    "status_counts",
     "waiting_for_budget",
 ]

@@ -158,6 +158,20 @@ def waiting_for_budget():
     return ImageJob.objects.filter(status=PENDING, error_code=BUDGET_WAIT)
 
 
+def status_counts(queryset, *, now=None) -> tuple[dict[str, int], int]:
+    """How many jobs of ``queryset`` have each status, and how many of them wait for a budget
+    at ``now`` (default: now; ``states.budget_wait_q``; they are also counted as pending).
+
+    Returns:
+        ``({status: number of jobs}, number waiting for a budget)``. One query.
+    """
+    rows = queryset.values_list("status").annotate(
+        n=Count("id"), budget=Count("id", filter=budget_wait_q(now or timezone.now()))
+    )
+    by_status = {status: n for status, n, _budget in rows}
+    return by_status, sum(budget for _status, _n, budget in rows)
+
+
 def budget_wait_reasons(queryset=None, *, now=None) -> list[tuple[str, int]]:
     """Why the jobs of ``queryset`` (default: every job) that wait for a budget at ``now``
     (default: now; ``states.budget_wait_q``) wait: ``[(reason, number of jobs), ...]``, most

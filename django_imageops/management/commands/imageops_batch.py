@@ -37,11 +37,9 @@ from decimal import Decimal
 from django.apps import apps
 from django.core.exceptions import FieldError, ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count, Sum
-from django.utils import timezone
+from django.db.models import Sum
 
 from django_imageops import jobs
-from django_imageops.jobs.states import budget_wait_q
 from django_imageops.models import ImageJob
 from django_imageops.operations import OPERATIONS
 from django_imageops.providers import default_provider, find_provider, providers_for
@@ -296,14 +294,9 @@ class Command(BaseCommand):
     def _counts(self, batch, with_budget: bool = False) -> dict[str, int]:
         """Jobs of ``batch`` per status; with ``with_budget``, also ``BUDGET``: the pending ones
         waiting for a budget (``jobs.states.budget_wait_q``). One query."""
-        rows = (
-            ImageJob.objects.filter(batch=batch)
-            .values_list("status")
-            .annotate(n=Count("id"), budget=Count("id", filter=budget_wait_q(timezone.now())))
-        )
-        counts = {status: n for status, n, _budget in rows}
+        counts, waiting = jobs.status_counts(ImageJob.objects.filter(batch=batch))
         if with_budget:
-            counts[BUDGET] = sum(budget for _status, _n, budget in rows)
+            counts[BUDGET] = waiting
         return counts
 
     def _wait(self, batch, poll: float, timeout: float | None) -> str:
